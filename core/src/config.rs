@@ -1,0 +1,506 @@
+//! The configuration as users write it (the seed plugin's field names), loaded leniently from
+//! YAML or JSON: lists may be written as one comma-separated string, `max_age` as a string of
+//! digits and `allow_credentials` as `"true"`/`"false"`.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{ConfigError, ConfigErrorKind, InvalidConfig, Location};
+
+/// The configuration fields, in documentation order.
+pub const FIELDS: [&str; 9] = [
+    "allow_origins",
+    "allow_origin_patterns",
+    "allow_methods",
+    "allow_headers",
+    "expose_headers",
+    "allow_credentials",
+    "max_age",
+    "allow_private_network",
+    "debug",
+];
+
+/// Largest configuration document accepted, in bytes.
+pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+
+/// A CORS configuration as written, before validation. [`crate::Policy::new`] validates and
+/// compiles it.
+///
+/// Lists hold the items as written, after comma splitting and trimming; an empty list means
+/// "use the default" for `allow_methods` and `allow_headers`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Config {
+    /// Exact origins (`scheme://host[:port]`), `*` or `null`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow_origins: Vec<String>,
+    /// Origin patterns (`http://*.example.com:[8080,9090]`) or `*`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow_origin_patterns: Vec<String>,
+    /// Allowed methods, or `*`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow_methods: Vec<String>,
+    /// Allowed request headers, or `*`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allow_headers: Vec<String>,
+    /// Response headers exposed to scripts, or `*`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expose_headers: Vec<String>,
+    /// Whether credentialed requests may read responses.
+    pub allow_credentials: bool,
+    /// Preflight cache lifetime in seconds; `None` means the default, 86400.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
+    /// Whether preflights asking for private network access are allowed.
+    pub allow_private_network: bool,
+    /// Whether the 403 body says why the request was rejected.
+    pub debug: bool,
+}
+
+impl Config {
+    /// Loads a configuration from YAML (the seed's format). JSON is YAML too.
+    #[cfg(feature = "yaml")]
+    pub fn from_yaml(text: &str) -> Result<Self, InvalidConfig> {
+        Self::from_value(&parse_yaml(text)?)
+    }
+
+    /// Loads a configuration from JSON bytes (what Envoy and Higress hand to a plugin).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, InvalidConfig> {
+        Self::from_value(&parse_json(bytes)?)
+    }
+
+    /// Loads a configuration from a parsed document. Keys beginning with `_` are ignored: they
+    /// belong to hosts (Higress `_rules_`, `_match_route_`, ...).
+    pub fn from_value(value: &Value) -> Result<Self, InvalidConfig> {
+        let map = match value {
+            Value::Object(map) => map,
+            Value::Null => return Ok(Self::default()),
+            other => {
+                return Err(ConfigError::new(
+                    Location::default(),
+                    ConfigErrorKind::NotAMapping {
+                        found: type_name(other),
+                    },
+                )
+                .into());
+            }
+        };
+        let mut config = Self::default();
+        let mut errors = Vec::new();
+        for (key, value) in map {
+            let mut record = |result: Result<(), Vec<ConfigError>>| {
+                if let Err(e) = result {
+                    errors.extend(e);
+                }
+            };
+            match key.as_str() {
+                "allow_origins" => record(list(key, value).map(|v| config.allow_origins = v)),
+                "allow_origin_patterns" => {
+                    record(list(key, value).map(|v| config.allow_origin_patterns = v))
+                }
+                "allow_methods" => record(list(key, value).map(|v| config.allow_methods = v)),
+                "allow_headers" => record(list(key, value).map(|v| config.allow_headers = v)),
+                "expose_headers" => record(list(key, value).map(|v| config.expose_headers = v)),
+                "allow_credentials" => {
+                    record(boolean(key, value).map(|v| config.allow_credentials = v))
+                }
+                "allow_private_network" => {
+                    record(boolean(key, value).map(|v| config.allow_private_network = v))
+                }
+                "debug" => record(boolean(key, value).map(|v| config.debug = v)),
+                "max_age" => record(max_age(value).map(|v| config.max_age = v)),
+                _ if key.starts_with('_') => {}
+                _ => errors.push(ConfigError::new(
+                    Location::field(key),
+                    ConfigErrorKind::UnknownField {
+                        suggestion: closest_field(key),
+                    },
+                )),
+            }
+        }
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(InvalidConfig::new(errors))
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Config {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Self::from_value(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parses JSON bytes into a document, bounded in size.
+pub(crate) fn parse_json(bytes: &[u8]) -> Result<Value, InvalidConfig> {
+    check_size(bytes.len())?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(bytes).map_err(|e| syntax(e.to_string()))
+}
+
+/// Parses YAML text into a document, bounded in size.
+#[cfg(feature = "yaml")]
+pub(crate) fn parse_yaml(text: &str) -> Result<Value, InvalidConfig> {
+    check_size(text.len())?;
+    serde_yaml::from_str(text).map_err(|e| syntax(e.to_string()))
+}
+
+fn check_size(size: usize) -> Result<(), InvalidConfig> {
+    if size > MAX_CONFIG_BYTES {
+        return Err(
+            ConfigError::new(Location::default(), ConfigErrorKind::TooLarge { size }).into(),
+        );
+    }
+    Ok(())
+}
+
+fn syntax(message: String) -> InvalidConfig {
+    ConfigError::new(Location::default(), ConfigErrorKind::Syntax { message }).into()
+}
+
+pub(crate) fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a decimal number",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn wrong_type(location: Location, expected: &'static str, value: &Value) -> ConfigError {
+    ConfigError::new(
+        location,
+        ConfigErrorKind::WrongType {
+            expected,
+            found: type_name(value),
+        },
+    )
+}
+
+/// A list of strings, or one comma-separated string; items containing commas are split too.
+pub(crate) fn list(field: &str, value: &Value) -> Result<Vec<String>, Vec<ConfigError>> {
+    const EXPECTED: &str = "a list of strings or one comma-separated string";
+    const ITEM: &str = "a string (quote values such as 'null' or '*')";
+    let mut items = Vec::new();
+    let mut push_split = |text: &str| {
+        items.extend(
+            split_outside_brackets(text)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+    };
+    match value {
+        Value::Null => {}
+        Value::String(text) => push_split(text),
+        Value::Array(values) => {
+            let mut errors = Vec::new();
+            for (index, item) in values.iter().enumerate() {
+                match item {
+                    Value::String(text) => push_split(text),
+                    other => errors.push(wrong_type(Location::item(field, index), ITEM, other)),
+                }
+            }
+            if !errors.is_empty() {
+                return Err(errors);
+            }
+        }
+        other => return Err(vec![wrong_type(Location::field(field), EXPECTED, other)]),
+    }
+    Ok(items)
+}
+
+/// Splits on commas that are not inside `[...]`, so a pattern's port list
+/// (`http://*.a.com:[8080,9090]`) stays one item.
+fn split_outside_brackets(text: &str) -> impl Iterator<Item = &str> {
+    let mut depth = 0usize;
+    let mut start = 0;
+    let mut pieces = Vec::new();
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                pieces.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    pieces.push(&text[start..]);
+    pieces.into_iter()
+}
+
+fn boolean(field: &str, value: &Value) -> Result<bool, Vec<ConfigError>> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Ok(false),
+        other => Err(vec![wrong_type(
+            Location::field(field),
+            "true or false",
+            other,
+        )]),
+    }
+}
+
+fn max_age(value: &Value) -> Result<Option<u64>, Vec<ConfigError>> {
+    const EXPECTED: &str = "a whole number of seconds";
+    let location = || Location::field("max_age");
+    let error = |kind| Err(vec![ConfigError::new(location(), kind)]);
+    let seconds = match value {
+        Value::Null => return Ok(None),
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(v), _) => v,
+            (None, Some(_)) => return error(ConfigErrorKind::NegativeMaxAge),
+            (None, None) if n.as_f64().is_some_and(|f| f < 0.0) => {
+                return error(ConfigErrorKind::NegativeMaxAge);
+            }
+            _ => return Err(vec![wrong_type(location(), EXPECTED, value)]),
+        },
+        Value::String(s) => {
+            let s = s.trim();
+            if s.starts_with('-') && s.len() > 1 && s[1..].bytes().all(|b| b.is_ascii_digit()) {
+                return error(ConfigErrorKind::NegativeMaxAge);
+            }
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(vec![wrong_type(location(), EXPECTED, value)]);
+            }
+            match s.parse::<u64>() {
+                Ok(v) => v,
+                Err(_) => return error(ConfigErrorKind::MaxAgeTooLarge),
+            }
+        }
+        other => return Err(vec![wrong_type(location(), EXPECTED, other)]),
+    };
+    if seconds > crate::MAX_MAX_AGE {
+        return error(ConfigErrorKind::MaxAgeTooLarge);
+    }
+    Ok(Some(seconds))
+}
+
+/// The known field closest to `key`, if it is close enough to be a likely typo.
+fn closest_field(key: &str) -> Option<&'static str> {
+    let key = key.to_ascii_lowercase();
+    FIELDS
+        .iter()
+        .map(|field| (edit_distance(&key, field), *field))
+        .filter(|(distance, field)| *distance <= (field.len() / 3).max(2))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, field)| field)
+}
+
+/// Levenshtein distance over bytes.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(above + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn kinds(result: Result<Config, InvalidConfig>) -> Vec<(String, ConfigErrorKind)> {
+        result
+            .unwrap_err()
+            .errors()
+            .iter()
+            .map(|e| (e.location().to_string(), e.kind().clone()))
+            .collect()
+    }
+
+    #[test]
+    fn list_field_accepts_one_comma_separated_string() {
+        let c = Config::from_value(&json!({"allow_methods": "GET, POST,,PATCH "})).unwrap();
+        assert_eq!(c.allow_methods, ["GET", "POST", "PATCH"]);
+    }
+
+    #[test]
+    fn list_items_with_commas_are_split() {
+        let c = Config::from_value(&json!({"allow_headers": ["A, B", " C "]})).unwrap();
+        assert_eq!(c.allow_headers, ["A", "B", "C"]);
+    }
+
+    #[test]
+    fn commas_inside_port_lists_do_not_split() {
+        let c = Config::from_value(&json!({
+            "allow_origin_patterns": "http://*.a.com:[80,8080], https://*.b.com:[*]"
+        }))
+        .unwrap();
+        assert_eq!(
+            c.allow_origin_patterns,
+            ["http://*.a.com:[80,8080]", "https://*.b.com:[*]"]
+        );
+    }
+
+    #[test]
+    fn max_age_accepts_a_string_of_digits() {
+        let c = Config::from_value(&json!({"max_age": "600"})).unwrap();
+        assert_eq!(c.max_age, Some(600));
+    }
+
+    #[test]
+    fn allow_credentials_accepts_true_false_strings_in_any_case() {
+        let c = Config::from_value(&json!({"allow_credentials": "TRUE"})).unwrap();
+        assert!(c.allow_credentials);
+        let c = Config::from_value(&json!({"allow_credentials": "False"})).unwrap();
+        assert!(!c.allow_credentials);
+    }
+
+    #[test]
+    fn wrong_types_are_errors_naming_field_and_type() {
+        let errors = kinds(Config::from_value(&json!({
+            "allow_credentials": "yes",
+            "max_age": 1.5,
+            "allow_origins": ["http://a.com", 3],
+            "expose_headers": {"a": 1},
+        })));
+        assert_eq!(
+            errors,
+            [
+                (
+                    "allow_credentials".into(),
+                    ConfigErrorKind::WrongType {
+                        expected: "true or false",
+                        found: "a string"
+                    }
+                ),
+                (
+                    "max_age".into(),
+                    ConfigErrorKind::WrongType {
+                        expected: "a whole number of seconds",
+                        found: "a decimal number"
+                    }
+                ),
+                (
+                    "allow_origins[1]".into(),
+                    ConfigErrorKind::WrongType {
+                        expected: "a string (quote values such as 'null' or '*')",
+                        found: "a number"
+                    }
+                ),
+                (
+                    "expose_headers".into(),
+                    ConfigErrorKind::WrongType {
+                        expected: "a list of strings or one comma-separated string",
+                        found: "a mapping"
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn negative_max_age_is_an_error() {
+        for v in [json!(-1), json!("-5"), json!(-0.5)] {
+            assert_eq!(
+                kinds(Config::from_value(&json!({ "max_age": v }))),
+                [("max_age".into(), ConfigErrorKind::NegativeMaxAge)]
+            );
+        }
+    }
+
+    #[test]
+    fn huge_max_age_is_an_error() {
+        for v in [json!(4_000_000_000u64), json!("99999999999999999999999")] {
+            assert_eq!(
+                kinds(Config::from_value(&json!({ "max_age": v }))),
+                [("max_age".into(), ConfigErrorKind::MaxAgeTooLarge)]
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_closest_field() {
+        let err = Config::from_value(&json!({"allow_origin": ["*"]})).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "allow_origin: unknown field, did you mean `allow_origins`?"
+        );
+        let err = Config::from_value(&json!({"colour": 1})).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("colour: unknown field; the fields are allow_origins,")
+        );
+    }
+
+    #[test]
+    fn underscore_keys_are_ignored() {
+        let c = Config::from_value(&json!({"_rules_": [], "_plugin_id_": 3})).unwrap();
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn document_that_is_not_a_mapping_is_an_error() {
+        assert_eq!(
+            kinds(Config::from_value(&json!(["*"]))),
+            [(
+                "configuration".into(),
+                ConfigErrorKind::NotAMapping { found: "a list" }
+            )]
+        );
+    }
+
+    #[test]
+    fn empty_json_document_is_the_default() {
+        assert_eq!(Config::from_json(b"").unwrap(), Config::default());
+        assert_eq!(Config::from_json(b"{}").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn oversized_document_is_an_error() {
+        let big = vec![b' '; MAX_CONFIG_BYTES + 1];
+        assert!(matches!(
+            Config::from_json(&big).unwrap_err().errors()[0].kind(),
+            ConfigErrorKind::TooLarge { .. }
+        ));
+    }
+
+    #[cfg(feature = "yaml")]
+    #[test]
+    fn yaml_null_item_explains_quoting() {
+        let err = Config::from_yaml("allow_origins: [null]").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "allow_origins[0]: expected a string (quote values such as 'null' or '*'), found null"
+        );
+    }
+
+    #[cfg(feature = "yaml")]
+    #[test]
+    fn syntax_errors_are_reported() {
+        let err = Config::from_yaml("allow_origins: [").unwrap_err();
+        assert!(matches!(
+            err.errors()[0].kind(),
+            ConfigErrorKind::Syntax { .. }
+        ));
+    }
+
+    #[test]
+    fn deeply_nested_json_is_a_syntax_error_not_a_stack_overflow() {
+        let doc = "[".repeat(100_000);
+        assert!(matches!(
+            Config::from_json(doc.as_bytes()).unwrap_err().errors()[0].kind(),
+            ConfigErrorKind::Syntax { .. }
+        ));
+    }
+}

@@ -1,0 +1,314 @@
+//! Configuration errors and warnings. Every error names where it is (field and item index, and
+//! the `_rules_` entry for scoped configurations) and what to fix.
+
+use std::fmt;
+
+use crate::origin::OriginProblem;
+use crate::pattern::PatternProblem;
+
+/// Where in a configuration a problem is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Location {
+    /// Index in Higress's `_rules_` list, for scoped configurations.
+    pub rule: Option<usize>,
+    /// The field name (empty for the document itself).
+    pub field: String,
+    /// The item index within a list field.
+    pub index: Option<usize>,
+}
+
+impl Location {
+    pub(crate) fn field(field: &str) -> Self {
+        Self {
+            rule: None,
+            field: field.to_owned(),
+            index: None,
+        }
+    }
+
+    pub(crate) fn item(field: &str, index: usize) -> Self {
+        Self {
+            index: Some(index),
+            ..Self::field(field)
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(rule) = self.rule {
+            write!(f, "_rules_[{rule}]")?;
+            if !self.field.is_empty() {
+                f.write_str(".")?;
+            }
+        }
+        if self.field.is_empty() && self.rule.is_none() {
+            f.write_str("configuration")?;
+        }
+        f.write_str(&self.field)?;
+        if let Some(index) = self.index {
+            write!(f, "[{index}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// What is wrong with one configuration item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// The document is not valid YAML or JSON.
+    Syntax {
+        /// The parser's message.
+        message: String,
+    },
+    /// The document is larger than [`crate::MAX_CONFIG_BYTES`].
+    TooLarge {
+        /// The document's size in bytes.
+        size: usize,
+    },
+    /// The document (or a `_rules_` entry) is not a mapping of field names to values.
+    NotAMapping {
+        /// What was found instead.
+        found: &'static str,
+    },
+    /// A key that is not a configuration field.
+    UnknownField {
+        /// The closest known field name, when there is one.
+        suggestion: Option<&'static str>,
+    },
+    /// A value of the wrong type.
+    WrongType {
+        /// What the field accepts.
+        expected: &'static str,
+        /// What was found.
+        found: &'static str,
+    },
+    /// An `allow_origins` item that is not an origin.
+    InvalidOrigin {
+        /// The item as written.
+        value: String,
+        /// Why it is not an origin.
+        problem: OriginProblem,
+    },
+    /// An `allow_origin_patterns` item that is not a pattern.
+    InvalidPattern {
+        /// The item as written.
+        value: String,
+        /// Why it is not a pattern.
+        problem: PatternProblem,
+    },
+    /// An `allow_methods` item that is not an HTTP method token.
+    InvalidMethod {
+        /// The item as written.
+        value: String,
+    },
+    /// An `allow_headers` or `expose_headers` item that is not a header name.
+    InvalidHeaderName {
+        /// The item as written.
+        value: String,
+    },
+    /// `max_age` is negative.
+    NegativeMaxAge,
+    /// `max_age` is above [`crate::MAX_MAX_AGE`].
+    MaxAgeTooLarge,
+    /// A `_rules_` entry without any `_match_*` key.
+    RuleWithoutMatch,
+    /// A `_match_*` item that is empty or malformed.
+    InvalidMatch {
+        /// The item as written.
+        value: String,
+    },
+}
+
+/// One problem in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    location: Location,
+    kind: ConfigErrorKind,
+}
+
+impl ConfigError {
+    pub(crate) fn new(location: Location, kind: ConfigErrorKind) -> Self {
+        Self { location, kind }
+    }
+
+    /// Where the problem is.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// What the problem is.
+    pub fn kind(&self) -> &ConfigErrorKind {
+        &self.kind
+    }
+
+    pub(crate) fn in_rule(mut self, rule: usize) -> Self {
+        self.location.rule = Some(rule);
+        self
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.location)?;
+        match &self.kind {
+            ConfigErrorKind::Syntax { message } => write!(f, "not valid YAML or JSON: {message}"),
+            ConfigErrorKind::TooLarge { size } => write!(
+                f,
+                "the document is {size} bytes; at most {} are accepted",
+                crate::MAX_CONFIG_BYTES
+            ),
+            ConfigErrorKind::NotAMapping { found } => {
+                write!(f, "expected a mapping of field names to values, found {found}")
+            }
+            ConfigErrorKind::UnknownField { suggestion: Some(s) } => {
+                write!(f, "unknown field, did you mean `{s}`?")
+            }
+            ConfigErrorKind::UnknownField { suggestion: None } => write!(
+                f,
+                "unknown field; the fields are {}",
+                crate::config::FIELDS.join(", ")
+            ),
+            ConfigErrorKind::WrongType { expected, found } => {
+                write!(f, "expected {expected}, found {found}")
+            }
+            ConfigErrorKind::InvalidOrigin { value, problem } => {
+                write!(f, "{value:?} is not an origin: {problem}")
+            }
+            ConfigErrorKind::InvalidPattern { value, problem } => {
+                write!(f, "{value:?} is not an origin pattern: {problem}")
+            }
+            ConfigErrorKind::InvalidMethod { value } => write!(
+                f,
+                "{value:?} is not an HTTP method: use a token such as GET or PATCH, or \"*\""
+            ),
+            ConfigErrorKind::InvalidHeaderName { value } => write!(
+                f,
+                "{value:?} is not a header name: use a token such as Content-Type, or \"*\""
+            ),
+            ConfigErrorKind::NegativeMaxAge => {
+                f.write_str("must not be negative; use 0 to disable preflight caching")
+            }
+            ConfigErrorKind::MaxAgeTooLarge => write!(
+                f,
+                "must be at most {} seconds (browsers cap it at 7200 or 86400)",
+                crate::MAX_MAX_AGE
+            ),
+            ConfigErrorKind::RuleWithoutMatch => f.write_str(
+                "a rule needs at least one of _match_route_, _match_route_prefix_, _match_domain_, _match_service_",
+            ),
+            ConfigErrorKind::InvalidMatch { value } => {
+                write!(f, "{value:?} is not a valid match item")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A configuration that could not be loaded, with every problem found. A configuration with
+/// an error is never half-applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidConfig {
+    errors: Vec<ConfigError>,
+}
+
+impl InvalidConfig {
+    pub(crate) fn new(errors: Vec<ConfigError>) -> Self {
+        debug_assert!(!errors.is_empty());
+        Self { errors }
+    }
+
+    /// Every problem found, in document order.
+    pub fn errors(&self) -> &[ConfigError] {
+        &self.errors
+    }
+
+    pub(crate) fn into_errors(self) -> Vec<ConfigError> {
+        self.errors
+    }
+}
+
+impl From<ConfigError> for InvalidConfig {
+    fn from(error: ConfigError) -> Self {
+        Self::new(vec![error])
+    }
+}
+
+impl fmt::Display for InvalidConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.errors.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for InvalidConfig {}
+
+/// Something in a configuration that loads but is probably not what was meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// `allow_credentials: true` with `*` in `allow_origins`: the `*` wins and no credentials
+    /// header is sent.
+    CredentialsWithAnyOrigin,
+    /// `allow_credentials: true` with the pattern `*`: any site may read credentialed responses.
+    CredentialsWithAnyPattern,
+    /// `null` is allowed: sandboxed iframes and `file:` pages of any site share that origin.
+    NullOriginAllowed,
+    /// An `http://` origin with credentials: the credentials can be read over plain HTTP.
+    InsecureOriginWithCredentials {
+        /// The origin.
+        origin: String,
+    },
+    /// `expose_headers: *` with credentials: browsers read `*` as a header name, so the
+    /// response's own header names are sent instead.
+    ExposeAllWithCredentials,
+    /// `max_age` above 7200: Chromium caps preflight caching at two hours.
+    MaxAgeAboveBrowserCap {
+        /// The configured value.
+        max_age: u64,
+    },
+    /// An item that changes nothing: a duplicate, or an item next to `*`.
+    RedundantItem {
+        /// Where it is.
+        location: Location,
+        /// The item.
+        item: String,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CredentialsWithAnyOrigin => f.write_str(
+                "allow_credentials is ignored because allow_origins contains \"*\"; use allow_origin_patterns: [\"*\"] to reflect origins with credentials",
+            ),
+            Self::CredentialsWithAnyPattern => f.write_str(
+                "allow_origin_patterns \"*\" with allow_credentials lets any site read credentialed responses",
+            ),
+            Self::NullOriginAllowed => f.write_str(
+                "allow_origins has \"null\": sandboxed frames and local files of any site send that origin",
+            ),
+            Self::InsecureOriginWithCredentials { origin } => write!(
+                f,
+                "allow_origins has {origin:?} with allow_credentials: credentials would be readable over plain HTTP"
+            ),
+            Self::ExposeAllWithCredentials => f.write_str(
+                "expose_headers \"*\" with allow_credentials: browsers take \"*\" literally, so the response's own header names are exposed instead",
+            ),
+            Self::MaxAgeAboveBrowserCap { max_age } => write!(
+                f,
+                "max_age {max_age} is above 7200; Chromium caches preflights for at most 2 hours"
+            ),
+            Self::RedundantItem { location, item } => {
+                write!(f, "{location}: {item:?} is redundant (a duplicate, or covered by \"*\")")
+            }
+        }
+    }
+}

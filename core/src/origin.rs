@@ -1,0 +1,277 @@
+//! Serialized origins (`scheme://host[:port]`): parsing, normalisation and comparison.
+
+use std::fmt;
+
+/// What is wrong with a string that was meant to be an origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OriginProblem {
+    /// The value is empty.
+    Empty,
+    /// No `scheme://` prefix.
+    MissingScheme,
+    /// The scheme has characters other than letters, digits, `+`, `-` and `.`.
+    InvalidScheme,
+    /// The host is empty or has characters a host cannot have.
+    InvalidHost,
+    /// The host has non-ASCII characters (write its punycode form).
+    NonAsciiHost,
+    /// The port is empty, not a number, or above 65535.
+    InvalidPort,
+    /// A path after the authority (an origin ends after the host and port).
+    HasPath,
+    /// A `?query`.
+    HasQuery,
+    /// A `#fragment`.
+    HasFragment,
+    /// `user@` information.
+    HasUserinfo,
+    /// A `*` wildcard (wildcards belong in `allow_origin_patterns`).
+    HasWildcard,
+}
+
+impl fmt::Display for OriginProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Empty => "it is empty",
+            Self::MissingScheme => "an origin starts with a scheme, e.g. \"https://\"",
+            Self::InvalidScheme => "the scheme may only have letters, digits, '+', '-' and '.'",
+            Self::InvalidHost => "the host is empty or has characters a host cannot have",
+            Self::NonAsciiHost => "the host is not ASCII; write its punycode (xn--) form",
+            Self::InvalidPort => "the port must be a number from 0 to 65535",
+            Self::HasPath => "an origin has no path; remove everything after the host and port",
+            Self::HasQuery => "an origin has no query",
+            Self::HasFragment => "an origin has no fragment",
+            Self::HasUserinfo => "an origin has no user information (user@)",
+            Self::HasWildcard => "wildcards belong in allow_origin_patterns",
+        })
+    }
+}
+
+/// The default port of the schemes browsers send in `Origin`.
+pub(crate) fn default_port(scheme: &[u8]) -> Option<u16> {
+    if scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"ws") {
+        Some(80)
+    } else if scheme.eq_ignore_ascii_case(b"https") || scheme.eq_ignore_ascii_case(b"wss") {
+        Some(443)
+    } else {
+        None
+    }
+}
+
+/// An origin parsed from bytes, borrowing them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OriginParts<'a> {
+    pub(crate) scheme: &'a [u8],
+    /// The host as written; IPv6 hosts keep their brackets.
+    pub(crate) host: &'a [u8],
+    /// The explicit port, if any.
+    pub(crate) port: Option<u16>,
+    /// Whether the bytes are already in normalised form (lowercase, no default port, no
+    /// leading zeros), so they can serve as their own lookup key.
+    pub(crate) canonical: bool,
+}
+
+impl OriginParts<'_> {
+    /// The explicit port, or the scheme's default.
+    pub(crate) fn effective_port(&self) -> Option<u16> {
+        self.port.or_else(|| default_port(self.scheme))
+    }
+
+    /// Appends the normalised form (`scheme://host[:port]`, lowercase, default port dropped).
+    pub(crate) fn write_normalised(&self, out: &mut Vec<u8>) {
+        out.extend(self.scheme.iter().map(u8::to_ascii_lowercase));
+        out.extend_from_slice(b"://");
+        out.extend(self.host.iter().map(u8::to_ascii_lowercase));
+        if let Some(port) = self.port.filter(|&p| Some(p) != default_port(self.scheme)) {
+            out.push(b':');
+            out.extend_from_slice(port.to_string().as_bytes());
+        }
+    }
+}
+
+pub(crate) fn is_scheme(scheme: &[u8]) -> bool {
+    matches!(scheme.first(), Some(b) if b.is_ascii_alphabetic())
+        && scheme
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+}
+
+fn is_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
+}
+
+fn is_ipv6_literal(inner: &[u8]) -> bool {
+    inner.contains(&b':')
+        && inner
+            .iter()
+            .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.'))
+}
+
+/// A parsed port and whether it was written without leading zeros.
+pub(crate) type PortDigits = (u16, bool);
+
+/// Parses a port: 1 to 5 digits, at most 65535. Returns the value and whether it was written
+/// without leading zeros.
+pub(crate) fn parse_port(digits: &[u8]) -> Option<PortDigits> {
+    if digits.is_empty() || digits.len() > 5 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = digits
+        .iter()
+        .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'));
+    let value = u16::try_from(value).ok()?;
+    Some((value, digits.len() == 1 || digits[0] != b'0'))
+}
+
+/// Splits `host[:port]` (host possibly a bracketed IPv6 literal) without validating the host.
+/// Returns `None` when the port part is malformed.
+pub(crate) fn split_host_port(authority: &[u8]) -> Option<(&[u8], Option<PortDigits>)> {
+    let (host, rest) = if authority.first() == Some(&b'[') {
+        let close = authority.iter().position(|&b| b == b']')?;
+        authority.split_at(close + 1)
+    } else {
+        match authority.iter().position(|&b| b == b':') {
+            Some(colon) => authority.split_at(colon),
+            None => (authority, &b""[..]),
+        }
+    };
+    match rest {
+        [] => Some((host, None)),
+        [b':', digits @ ..] => Some((host, Some(parse_port(digits)?))),
+        _ => None,
+    }
+}
+
+/// Whether `host` is a valid origin host: a registered name, IPv4 address, or bracketed IPv6.
+pub(crate) fn check_host(host: &[u8]) -> Result<(), OriginProblem> {
+    if let [b'[', inner @ .., b']'] = host {
+        return if is_ipv6_literal(inner) {
+            Ok(())
+        } else {
+            Err(OriginProblem::InvalidHost)
+        };
+    }
+    if host.iter().any(|b| !b.is_ascii()) {
+        return Err(OriginProblem::NonAsciiHost);
+    }
+    if host.is_empty() || !host.iter().all(|&b| is_host_byte(b)) {
+        return Err(OriginProblem::InvalidHost);
+    }
+    Ok(())
+}
+
+/// Parses a serialized origin strictly, as a request's `Origin` header must be.
+pub(crate) fn parse(bytes: &[u8]) -> Result<OriginParts<'_>, OriginProblem> {
+    if bytes.is_empty() {
+        return Err(OriginProblem::Empty);
+    }
+    let sep = find(bytes, b"://").ok_or(OriginProblem::MissingScheme)?;
+    let (scheme, rest) = (&bytes[..sep], &bytes[sep + 3..]);
+    if !is_scheme(scheme) {
+        return Err(OriginProblem::InvalidScheme);
+    }
+    for (byte, problem) in [
+        (b'/', OriginProblem::HasPath),
+        (b'?', OriginProblem::HasQuery),
+        (b'#', OriginProblem::HasFragment),
+        (b'@', OriginProblem::HasUserinfo),
+        (b'*', OriginProblem::HasWildcard),
+    ] {
+        if rest.contains(&byte) {
+            return Err(problem);
+        }
+    }
+    let (host, port) = split_host_port(rest).ok_or(OriginProblem::InvalidPort)?;
+    check_host(host)?;
+    let default = default_port(scheme);
+    let canonical = !scheme.iter().any(u8::is_ascii_uppercase)
+        && !host.iter().any(u8::is_ascii_uppercase)
+        && port.is_none_or(|(p, no_leading_zero)| no_leading_zero && Some(p) != default);
+    Ok(OriginParts {
+        scheme,
+        host,
+        port: port.map(|(p, _)| p),
+        canonical,
+    })
+}
+
+/// Parses an origin from configuration: like [`parse`], but one trailing `/` is tolerated.
+pub(crate) fn parse_configured(text: &str) -> Result<OriginParts<'_>, OriginProblem> {
+    let bytes = text.as_bytes();
+    let bytes = bytes.strip_suffix(b"/").unwrap_or(bytes);
+    parse(bytes)
+}
+
+pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_parses_scheme_host_and_port() {
+        let o = parse(b"http://a.com:8080").unwrap();
+        assert_eq!(
+            (o.scheme, o.host, o.port),
+            (&b"http"[..], &b"a.com"[..], Some(8080))
+        );
+        assert!(o.canonical);
+    }
+
+    #[test]
+    fn origin_default_port_and_case_are_not_canonical() {
+        assert!(!parse(b"http://a.com:80").unwrap().canonical);
+        assert!(!parse(b"HTTP://a.com").unwrap().canonical);
+        assert!(!parse(b"http://A.com").unwrap().canonical);
+        assert!(!parse(b"http://a.com:0080").unwrap().canonical);
+        let mut out = Vec::new();
+        parse(b"HTTP://A.COM:80")
+            .unwrap()
+            .write_normalised(&mut out);
+        assert_eq!(out, b"http://a.com");
+    }
+
+    #[test]
+    fn origin_ipv6_hosts_are_supported() {
+        let o = parse(b"http://[::1]:3000").unwrap();
+        assert_eq!((o.host, o.port), (&b"[::1]"[..], Some(3000)));
+        assert_eq!(parse(b"http://[zz::1]"), Err(OriginProblem::InvalidHost));
+        assert_eq!(parse(b"http://[::1"), Err(OriginProblem::InvalidPort));
+    }
+
+    #[test]
+    fn origin_rejects_what_is_not_an_origin() {
+        assert_eq!(parse(b""), Err(OriginProblem::Empty));
+        assert_eq!(parse(b"a.com"), Err(OriginProblem::MissingScheme));
+        assert_eq!(parse(b"1http://a.com"), Err(OriginProblem::InvalidScheme));
+        assert_eq!(parse(b"http://a.com/"), Err(OriginProblem::HasPath));
+        assert_eq!(parse(b"http://a.com?x"), Err(OriginProblem::HasQuery));
+        assert_eq!(parse(b"http://a.com#x"), Err(OriginProblem::HasFragment));
+        assert_eq!(parse(b"http://u@a.com"), Err(OriginProblem::HasUserinfo));
+        assert_eq!(parse(b"http://*.a.com"), Err(OriginProblem::HasWildcard));
+        assert_eq!(parse(b"http://a.com:"), Err(OriginProblem::InvalidPort));
+        assert_eq!(
+            parse(b"http://a.com:65536"),
+            Err(OriginProblem::InvalidPort)
+        );
+        assert_eq!(parse(b"http://a.com:8x"), Err(OriginProblem::InvalidPort));
+        assert_eq!(parse(b"http://"), Err(OriginProblem::InvalidHost));
+        assert_eq!(parse(b"http://a b"), Err(OriginProblem::InvalidHost));
+        assert_eq!(
+            parse(b"http://\xc3\xa9.com"),
+            Err(OriginProblem::NonAsciiHost)
+        );
+    }
+
+    #[test]
+    fn configured_origin_tolerates_one_trailing_slash() {
+        assert!(parse_configured("http://a.com/").is_ok());
+        assert_eq!(
+            parse_configured("http://a.com//"),
+            Err(OriginProblem::HasPath)
+        );
+    }
+}

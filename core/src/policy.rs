@@ -1,0 +1,671 @@
+//! The compiled, immutable policy: everything a request needs is computed here, once.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::error::{ConfigError, ConfigErrorKind, InvalidConfig, Location, Warning};
+use crate::origin::{self, OriginParts};
+use crate::pattern::OriginPattern;
+use crate::token::is_token;
+
+/// `allow_methods` when not configured.
+pub const DEFAULT_METHODS: [&str; 6] = ["GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"];
+/// `allow_headers` when not configured.
+pub const DEFAULT_HEADERS: [&str; 9] = [
+    "DNT",
+    "X-CustomHeader",
+    "Keep-Alive",
+    "User-Agent",
+    "X-Requested-With",
+    "If-Modified-Since",
+    "Cache-Control",
+    "Content-Type",
+    "Authorization",
+];
+/// `max_age` when not configured.
+pub const DEFAULT_MAX_AGE: u64 = 86400;
+/// Largest accepted `max_age` (the largest delta-seconds caches must honour, RFC 9111).
+pub const MAX_MAX_AGE: u64 = 2_147_483_647;
+
+/// A compiled CORS policy. Cheap to clone (the compiled form is shared), `Send + Sync`.
+///
+/// Build one with [`Policy::new`] from a [`Config`], with [`Policy::builder`], or load one
+/// with [`Policy::from_yaml`] / [`Policy::from_json`]; then call [`Policy::evaluate`] per request.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub(crate) inner: Arc<Compiled>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    pub(crate) origins: AllowedOrigins,
+    pub(crate) patterns: Vec<OriginPattern>,
+    pub(crate) methods: Allowed,
+    pub(crate) headers: Allowed,
+    pub(crate) expose: Expose,
+    /// `allow_credentials`, unless a `*` origin overrides it (SPEC 1.3).
+    pub(crate) credentials: bool,
+    pub(crate) max_age: Box<str>,
+    pub(crate) private_network: bool,
+    pub(crate) debug: bool,
+    pub(crate) warnings: Vec<Warning>,
+    pub(crate) config: Config,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct AllowedOrigins {
+    pub(crate) any: bool,
+    pub(crate) null: bool,
+    /// Normalised exact origins.
+    pub(crate) exact: HashSet<Box<[u8]>, BuildHasherDefault<Fnv>>,
+}
+
+/// An allow list of methods or header names, or `*`.
+#[derive(Debug)]
+pub(crate) enum Allowed {
+    Any,
+    List {
+        /// Methods as configured (uppercased); header names lowercased for comparison.
+        names: Vec<Box<str>>,
+        /// The response value: the configured names joined with `,`.
+        joined: Box<str>,
+    },
+}
+
+#[derive(Debug)]
+pub(crate) enum Expose {
+    None,
+    Any,
+    List(Box<str>),
+}
+
+/// FNV-1a: a fast hasher for the short keys of the exact-origin set (not exposed to
+/// hash-flooding: the keys come from the configuration, lookups only probe).
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+impl AllowedOrigins {
+    /// Whether a parsed, non-null origin is in the exact list.
+    pub(crate) fn contains(&self, raw: &[u8], parts: &OriginParts<'_>) -> bool {
+        if self.exact.is_empty() {
+            return false;
+        }
+        if parts.canonical {
+            return self.exact.contains(raw);
+        }
+        let mut key = Vec::with_capacity(raw.len());
+        parts.write_normalised(&mut key);
+        self.exact.contains(key.as_slice())
+    }
+}
+
+impl Allowed {
+    pub(crate) fn is_any(&self) -> bool {
+        matches!(self, Self::Any)
+    }
+}
+
+impl Policy {
+    /// Validates and compiles a configuration. Every problem is reported; nothing is
+    /// half-applied. Warnings are available from [`Policy::warnings`].
+    /// Warnings are also logged at warn level.
+    pub fn new(config: Config) -> Result<Self, InvalidConfig> {
+        let compiled = compile(config)?;
+        for warning in &compiled.warnings {
+            log::warn!("CORS configuration: {warning}");
+        }
+        Ok(Self {
+            inner: Arc::new(compiled),
+        })
+    }
+
+    /// Loads and compiles a YAML configuration.
+    #[cfg(feature = "yaml")]
+    pub fn from_yaml(text: &str) -> Result<Self, InvalidConfig> {
+        Self::new(Config::from_yaml(text)?)
+    }
+
+    /// Loads and compiles a JSON configuration.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, InvalidConfig> {
+        Self::new(Config::from_json(bytes)?)
+    }
+
+    /// Starts a policy in code, from the defaults.
+    pub fn builder() -> PolicyBuilder {
+        PolicyBuilder::default()
+    }
+
+    /// What in the configuration loads but is probably not what was meant.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.inner.warnings
+    }
+
+    /// The configuration this policy was compiled from.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Whether `allow_origins` contains `*`: every response then carries
+    /// `Access-Control-Allow-Origin: *` and no `Vary: Origin`.
+    pub fn is_wildcard(&self) -> bool {
+        self.inner.origins.any
+    }
+}
+
+impl Default for Policy {
+    /// The default policy: any origin, the default methods and headers, no credentials.
+    fn default() -> Self {
+        Self::new(Config::default()).expect("the default configuration is valid")
+    }
+}
+
+impl TryFrom<Config> for Policy {
+    type Error = InvalidConfig;
+    fn try_from(config: Config) -> Result<Self, InvalidConfig> {
+        Self::new(config)
+    }
+}
+
+/// Builds a [`Policy`] in code. Each list method adds to the list; the result is validated
+/// like a loaded configuration.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyBuilder {
+    config: Config,
+}
+
+fn extend<I, S>(list: &mut Vec<String>, items: I)
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    list.extend(items.into_iter().map(Into::into));
+}
+
+impl PolicyBuilder {
+    /// Adds exact origins (`https://app.example.com`), `*` or `null`.
+    pub fn allow_origins<I: IntoIterator<Item = S>, S: Into<String>>(mut self, items: I) -> Self {
+        extend(&mut self.config.allow_origins, items);
+        self
+    }
+    /// Adds origin patterns (`https://*.example.com:[*]`).
+    pub fn allow_origin_patterns<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        items: I,
+    ) -> Self {
+        extend(&mut self.config.allow_origin_patterns, items);
+        self
+    }
+    /// Adds allowed methods (replacing the default list).
+    pub fn allow_methods<I: IntoIterator<Item = S>, S: Into<String>>(mut self, items: I) -> Self {
+        extend(&mut self.config.allow_methods, items);
+        self
+    }
+    /// Adds allowed request headers (replacing the default list).
+    pub fn allow_headers<I: IntoIterator<Item = S>, S: Into<String>>(mut self, items: I) -> Self {
+        extend(&mut self.config.allow_headers, items);
+        self
+    }
+    /// Adds exposed response headers.
+    pub fn expose_headers<I: IntoIterator<Item = S>, S: Into<String>>(mut self, items: I) -> Self {
+        extend(&mut self.config.expose_headers, items);
+        self
+    }
+    /// Sets `allow_credentials`.
+    pub fn allow_credentials(mut self, allow: bool) -> Self {
+        self.config.allow_credentials = allow;
+        self
+    }
+    /// Sets `max_age` in seconds.
+    pub fn max_age(mut self, seconds: u64) -> Self {
+        self.config.max_age = Some(seconds);
+        self
+    }
+    /// Sets `allow_private_network`.
+    pub fn allow_private_network(mut self, allow: bool) -> Self {
+        self.config.allow_private_network = allow;
+        self
+    }
+    /// Sets `debug` (the 403 body says why).
+    pub fn debug(mut self, debug: bool) -> Self {
+        self.config.debug = debug;
+        self
+    }
+    /// Validates and compiles the policy.
+    pub fn build(self) -> Result<Policy, InvalidConfig> {
+        Policy::new(self.config)
+    }
+}
+
+/// Collects validation results for one list field.
+struct ListCompiler<'a> {
+    field: &'static str,
+    errors: &'a mut Vec<ConfigError>,
+    warnings: &'a mut Vec<Warning>,
+}
+
+impl ListCompiler<'_> {
+    fn error(&mut self, index: usize, kind: ConfigErrorKind) {
+        self.errors
+            .push(ConfigError::new(Location::item(self.field, index), kind));
+    }
+
+    fn redundant(&mut self, index: usize, item: &str) {
+        self.warnings.push(Warning::RedundantItem {
+            location: Location::item(self.field, index),
+            item: item.to_owned(),
+        });
+    }
+
+    /// Compiles a method or header-name list. `key` gives the comparison form.
+    fn names(
+        &mut self,
+        items: &[String],
+        defaults: &[&str],
+        key: fn(&str) -> String,
+        invalid: fn(String) -> ConfigErrorKind,
+    ) -> Allowed {
+        let configured = !items.is_empty();
+        let items: Vec<&str> = if configured {
+            items.iter().map(String::as_str).collect()
+        } else {
+            defaults.to_vec()
+        };
+        let any = items.contains(&"*");
+        let mut names: Vec<Box<str>> = Vec::new();
+        let mut shown: Vec<String> = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            if *item == "*" {
+                continue;
+            }
+            if !is_token(item.as_bytes()) {
+                self.error(index, invalid((*item).to_owned()));
+                continue;
+            }
+            let k = key(item);
+            if any || names.iter().any(|n| **n == *k) {
+                if configured {
+                    self.redundant(index, item);
+                }
+                continue;
+            }
+            names.push(k.into());
+            shown.push(if self.field == "allow_methods" {
+                item.to_ascii_uppercase()
+            } else {
+                (*item).to_owned()
+            });
+        }
+        if any {
+            Allowed::Any
+        } else {
+            Allowed::List {
+                names,
+                joined: shown.join(",").into(),
+            }
+        }
+    }
+}
+
+fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+
+    // Origins.
+    let mut origins = AllowedOrigins::default();
+    let mut list = ListCompiler {
+        field: "allow_origins",
+        errors: &mut errors,
+        warnings: &mut warnings,
+    };
+    let mut insecure = Vec::new();
+    let any_origin = config.allow_origins.iter().any(|o| o == "*");
+    for (index, item) in config.allow_origins.iter().enumerate() {
+        if item == "*" {
+            origins.any = true;
+            continue;
+        }
+        if item == "null" {
+            if origins.null || any_origin {
+                list.redundant(index, item);
+            }
+            origins.null = true;
+            continue;
+        }
+        match origin::parse_configured(item) {
+            Ok(parts) => {
+                let mut key = Vec::new();
+                parts.write_normalised(&mut key);
+                if parts.scheme.eq_ignore_ascii_case(b"http") {
+                    insecure.push(item.clone());
+                }
+                if any_origin || !origins.exact.insert(key.into()) {
+                    list.redundant(index, item);
+                }
+            }
+            Err(problem) => list.error(
+                index,
+                ConfigErrorKind::InvalidOrigin {
+                    value: item.clone(),
+                    problem,
+                },
+            ),
+        }
+    }
+
+    // Patterns.
+    let mut patterns: Vec<OriginPattern> = Vec::new();
+    list.field = "allow_origin_patterns";
+    for (index, item) in config.allow_origin_patterns.iter().enumerate() {
+        match OriginPattern::parse(item) {
+            Ok(pattern) if patterns.contains(&pattern) => list.redundant(index, item),
+            Ok(pattern) => patterns.push(pattern),
+            Err(problem) => list.error(
+                index,
+                ConfigErrorKind::InvalidPattern {
+                    value: item.clone(),
+                    problem,
+                },
+            ),
+        }
+    }
+    if config.allow_origins.is_empty()
+        && config.allow_origin_patterns.is_empty()
+        && !config.allow_credentials
+    {
+        origins.any = true;
+    }
+
+    // Methods and headers.
+    list.field = "allow_methods";
+    let methods = list.names(
+        &config.allow_methods,
+        &DEFAULT_METHODS,
+        str::to_ascii_uppercase,
+        |value| ConfigErrorKind::InvalidMethod { value },
+    );
+    list.field = "allow_headers";
+    let headers = list.names(
+        &config.allow_headers,
+        &DEFAULT_HEADERS,
+        str::to_ascii_lowercase,
+        |value| ConfigErrorKind::InvalidHeaderName { value },
+    );
+    list.field = "expose_headers";
+    let expose = match list.names(
+        &config.expose_headers,
+        &[],
+        str::to_ascii_lowercase,
+        |value| ConfigErrorKind::InvalidHeaderName { value },
+    ) {
+        Allowed::Any => Expose::Any,
+        Allowed::List { joined, .. } if joined.is_empty() => Expose::None,
+        Allowed::List { joined, .. } => Expose::List(joined),
+    };
+
+    let max_age = config.max_age.unwrap_or(DEFAULT_MAX_AGE);
+    if !errors.is_empty() {
+        return Err(InvalidConfig::new(errors));
+    }
+
+    // Warnings about combinations.
+    let credentials = config.allow_credentials && !origins.any;
+    if config.allow_credentials && origins.any {
+        warnings.push(Warning::CredentialsWithAnyOrigin);
+    }
+    if credentials && patterns.iter().any(OriginPattern::is_any) {
+        warnings.push(Warning::CredentialsWithAnyPattern);
+    }
+    if origins.null {
+        warnings.push(Warning::NullOriginAllowed);
+    }
+    if credentials {
+        warnings.extend(
+            insecure
+                .into_iter()
+                .map(|origin| Warning::InsecureOriginWithCredentials { origin }),
+        );
+        if matches!(expose, Expose::Any) {
+            warnings.push(Warning::ExposeAllWithCredentials);
+        }
+    }
+    if max_age > 7200 && config.max_age.is_some() {
+        warnings.push(Warning::MaxAgeAboveBrowserCap { max_age });
+    }
+
+    Ok(Compiled {
+        origins,
+        patterns,
+        methods,
+        headers,
+        expose,
+        credentials,
+        max_age: max_age.to_string().into(),
+        private_network: config.allow_private_network,
+        debug: config.debug,
+        warnings,
+        config,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_strings(config: Config) -> Vec<String> {
+        Policy::new(config)
+            .unwrap_err()
+            .errors()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn defaults_allow_any_origin_without_credentials() {
+        let p = Policy::default();
+        assert!(p.inner.origins.any);
+        assert!(!p.inner.credentials);
+        assert_eq!(&*p.inner.max_age, "86400");
+        match &p.inner.methods {
+            Allowed::List { joined, .. } => {
+                assert_eq!(&**joined, "GET,PUT,POST,DELETE,PATCH,OPTIONS")
+            }
+            Allowed::Any => panic!("default methods are a list"),
+        }
+        match &p.inner.headers {
+            Allowed::List { joined, .. } => assert_eq!(
+                &**joined,
+                "DNT,X-CustomHeader,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Authorization"
+            ),
+            Allowed::Any => panic!("default headers are a list"),
+        }
+        assert!(matches!(p.inner.expose, Expose::None));
+    }
+
+    #[test]
+    fn default_origins_are_empty_when_credentials_are_on() {
+        let p = Policy::builder().allow_credentials(true).build().unwrap();
+        assert!(!p.inner.origins.any);
+        assert!(p.inner.origins.exact.is_empty());
+    }
+
+    #[test]
+    fn default_origins_are_empty_when_patterns_are_given() {
+        let p = Policy::builder()
+            .allow_origin_patterns(["http://*.a.com"])
+            .build()
+            .unwrap();
+        assert!(!p.inner.origins.any);
+    }
+
+    #[test]
+    fn configured_methods_are_uppercased_and_deduplicated() {
+        let p = Policy::builder()
+            .allow_methods(["get", "patch", "GET"])
+            .build()
+            .unwrap();
+        match &p.inner.methods {
+            Allowed::List { joined, .. } => assert_eq!(&**joined, "GET,PATCH"),
+            Allowed::Any => panic!(),
+        }
+        assert_eq!(
+            p.warnings()[0].to_string(),
+            "allow_methods[2]: \"GET\" is redundant (a duplicate, or covered by \"*\")"
+        );
+    }
+
+    #[test]
+    fn star_makes_the_whole_list_a_wildcard_and_warns() {
+        let p = Policy::builder()
+            .allow_headers(["X-A", "*"])
+            .build()
+            .unwrap();
+        assert!(p.inner.headers.is_any());
+        assert!(matches!(p.warnings(), [Warning::RedundantItem { .. }]));
+    }
+
+    #[test]
+    fn origin_errors_name_field_index_and_fix() {
+        let errors = error_strings(Config {
+            allow_origins: vec![
+                "http://a.com".into(),
+                "*.b.com".into(),
+                "http://a.com/path".into(),
+            ],
+            ..Config::default()
+        });
+        assert_eq!(
+            errors,
+            [
+                "allow_origins[1]: \"*.b.com\" is not an origin: an origin starts with a scheme, e.g. \"https://\"",
+                "allow_origins[2]: \"http://a.com/path\" is not an origin: an origin has no path; remove everything after the host and port",
+            ]
+        );
+    }
+
+    #[test]
+    fn wildcard_in_exact_origin_points_to_patterns() {
+        let errors = error_strings(Config {
+            allow_origins: vec!["http://*.a.com".into()],
+            ..Config::default()
+        });
+        assert_eq!(
+            errors,
+            [
+                "allow_origins[0]: \"http://*.a.com\" is not an origin: wildcards belong in allow_origin_patterns"
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_method_and_header_names_are_errors() {
+        let errors = error_strings(Config {
+            allow_methods: vec!["GET POST".into()],
+            allow_headers: vec!["X-Ok".into(), "Bad:Header".into()],
+            expose_headers: vec!["\u{e9}".into()],
+            ..Config::default()
+        });
+        assert_eq!(errors.len(), 3);
+        assert!(errors[0].starts_with("allow_methods[0]: \"GET POST\" is not an HTTP method"));
+        assert!(errors[1].starts_with("allow_headers[1]: \"Bad:Header\" is not a header name"));
+        assert!(errors[2].starts_with("expose_headers[0]:"));
+    }
+
+    #[test]
+    fn pattern_errors_name_field_and_index() {
+        let errors = error_strings(Config {
+            allow_origin_patterns: vec!["http://*.a.com".into(), "http://*.b.com:[80".into()],
+            ..Config::default()
+        });
+        assert_eq!(
+            errors,
+            [
+                "allow_origin_patterns[1]: \"http://*.b.com:[80\" is not an origin pattern: a port list must be written \":[8080,9090]\" or \":[*]\""
+            ]
+        );
+    }
+
+    #[test]
+    fn credentials_with_star_origin_warns_and_ignores_credentials() {
+        let p = Policy::builder()
+            .allow_origins(["*"])
+            .allow_credentials(true)
+            .build()
+            .unwrap();
+        assert!(p.is_wildcard());
+        assert!(!p.inner.credentials);
+        assert!(p.warnings().contains(&Warning::CredentialsWithAnyOrigin));
+    }
+
+    #[test]
+    fn warnings_for_risky_combinations() {
+        let p = Policy::builder()
+            .allow_origins(["null", "http://a.com"])
+            .allow_origin_patterns(["*"])
+            .expose_headers(["*"])
+            .allow_credentials(true)
+            .max_age(86400)
+            .build()
+            .unwrap();
+        assert_eq!(
+            p.warnings(),
+            [
+                Warning::CredentialsWithAnyPattern,
+                Warning::NullOriginAllowed,
+                Warning::InsecureOriginWithCredentials {
+                    origin: "http://a.com".into()
+                },
+                Warning::ExposeAllWithCredentials,
+                Warning::MaxAgeAboveBrowserCap { max_age: 86400 },
+            ]
+        );
+    }
+
+    #[test]
+    fn max_age_zero_is_kept() {
+        let p = Policy::builder().max_age(0).build().unwrap();
+        assert_eq!(&*p.inner.max_age, "0");
+    }
+
+    #[test]
+    fn exact_origins_are_normalised() {
+        let p = Policy::builder()
+            .allow_origins(["HTTP://A.com:80/", "https://b.com:443", "http://[::1]:8080"])
+            .build()
+            .unwrap();
+        let keys: HashSet<&[u8]> = p.inner.origins.exact.iter().map(|k| &**k).collect();
+        assert_eq!(
+            keys,
+            HashSet::from([&b"http://a.com"[..], b"https://b.com", b"http://[::1]:8080"])
+        );
+    }
+
+    #[test]
+    fn errors_in_several_fields_are_all_reported() {
+        let errors = error_strings(Config {
+            allow_origins: vec!["nope".into()],
+            allow_methods: vec!["G E T".into()],
+            ..Config::default()
+        });
+        assert_eq!(errors.len(), 2);
+    }
+}

@@ -1,0 +1,407 @@
+//! Higress-style scoped configurations: a global policy plus `_rules_`, each selecting
+//! requests by route name, route prefix, domain or upstream service (SPEC §5).
+
+use serde_json::Value;
+
+use crate::config::{self, Config, type_name};
+use crate::error::{ConfigError, ConfigErrorKind, InvalidConfig, Location};
+use crate::origin::split_host_port;
+use crate::policy::Policy;
+
+/// What a host knows about where a request is going, for selecting a scoped policy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RouteInfo<'a> {
+    /// Envoy's `route_name` property.
+    pub route_name: Option<&'a [u8]>,
+    /// The request's `:authority` (the port is ignored).
+    pub authority: Option<&'a [u8]>,
+    /// Envoy's `cluster_name` property, `outbound|port||fqdn` in Istio and Higress.
+    pub cluster_name: Option<&'a [u8]>,
+}
+
+#[derive(Debug, Clone)]
+enum DomainMatch {
+    /// `*.example.com`: the host ends with `.example.com`.
+    Suffix(String),
+    /// `api*`: the host starts with `api`.
+    Prefix(String),
+    Exact(String),
+}
+
+#[derive(Debug, Clone)]
+struct ServiceMatch {
+    fqdn: String,
+    port: Option<u16>,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    routes: Vec<String>,
+    route_prefixes: Vec<String>,
+    domains: Vec<DomainMatch>,
+    services: Vec<ServiceMatch>,
+    policy: Policy,
+}
+
+/// A global policy (optional) and per-scope rules; the first matching rule wins, then the
+/// global policy.
+#[derive(Debug, Clone)]
+pub struct ScopedPolicies {
+    global: Option<Policy>,
+    rules: Vec<Rule>,
+}
+
+impl ScopedPolicies {
+    /// Loads a plugin configuration from JSON bytes. Empty bytes and `{}` give the default
+    /// global policy; an object with only `_`-prefixed keys has no global policy.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, InvalidConfig> {
+        Self::from_value(&config::parse_json(bytes)?)
+    }
+
+    /// Loads a plugin configuration from YAML.
+    #[cfg(feature = "yaml")]
+    pub fn from_yaml(text: &str) -> Result<Self, InvalidConfig> {
+        Self::from_value(&config::parse_yaml(text)?)
+    }
+
+    /// Loads a plugin configuration from a parsed document.
+    pub fn from_value(value: &Value) -> Result<Self, InvalidConfig> {
+        let mut errors = Vec::new();
+        let has_global = match value {
+            Value::Object(map) => map.is_empty() || map.keys().any(|k| !k.starts_with('_')),
+            _ => true,
+        };
+        let global = if has_global {
+            match Config::from_value(value).and_then(Policy::new) {
+                Ok(policy) => Some(policy),
+                Err(e) => {
+                    errors.extend(e.into_errors());
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let mut rules = Vec::new();
+        match value.get("_rules_") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for (index, item) in items.iter().enumerate() {
+                    match parse_rule(item) {
+                        Ok(rule) => rules.push(rule),
+                        Err(e) => errors.extend(e.into_iter().map(|e| e.in_rule(index))),
+                    }
+                }
+            }
+            Some(other) => errors.push(ConfigError::new(
+                Location::field("_rules_"),
+                ConfigErrorKind::WrongType {
+                    expected: "a list of rules",
+                    found: type_name(other),
+                },
+            )),
+        }
+        if errors.is_empty() {
+            Ok(Self { global, rules })
+        } else {
+            Err(InvalidConfig::new(errors))
+        }
+    }
+
+    /// The policy for a request: the first rule that matches, else the global policy. `None`
+    /// means leave the request alone.
+    pub fn select(&self, route: &RouteInfo<'_>) -> Option<&Policy> {
+        self.rules
+            .iter()
+            .find(|rule| rule.matches(route))
+            .map(|rule| &rule.policy)
+            .or(self.global.as_ref())
+    }
+
+    /// The global policy, if the configuration has one.
+    pub fn global(&self) -> Option<&Policy> {
+        self.global.as_ref()
+    }
+
+    /// Every policy's warnings, with the rule index (`None` for the global policy).
+    pub fn warnings(&self) -> impl Iterator<Item = (Option<usize>, &crate::Warning)> {
+        let global = self
+            .global
+            .iter()
+            .flat_map(|p| p.warnings().iter().map(|w| (None, w)));
+        let rules = self
+            .rules
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| r.policy.warnings().iter().map(move |w| (Some(i), w)));
+        global.chain(rules)
+    }
+}
+
+impl From<Policy> for ScopedPolicies {
+    fn from(policy: Policy) -> Self {
+        Self {
+            global: Some(policy),
+            rules: Vec::new(),
+        }
+    }
+}
+
+fn parse_rule(value: &Value) -> Result<Rule, Vec<ConfigError>> {
+    let Value::Object(map) = value else {
+        return Err(vec![ConfigError::new(
+            Location::default(),
+            ConfigErrorKind::NotAMapping {
+                found: type_name(value),
+            },
+        )]);
+    };
+    let mut errors = Vec::new();
+    let mut list = |key: &str| match map.get(key) {
+        None => Vec::new(),
+        Some(v) => config::list(key, v).unwrap_or_else(|e| {
+            errors.extend(e);
+            Vec::new()
+        }),
+    };
+    let routes = list("_match_route_");
+    let route_prefixes = list("_match_route_prefix_");
+    let domains = list("_match_domain_");
+    let services = list("_match_service_");
+    let domains = domains
+        .into_iter()
+        .map(|d| {
+            let d = d.to_ascii_lowercase();
+            if let Some(suffix) = d.strip_prefix('*') {
+                DomainMatch::Suffix(suffix.to_owned())
+            } else if let Some(prefix) = d.strip_suffix('*') {
+                DomainMatch::Prefix(prefix.to_owned())
+            } else {
+                DomainMatch::Exact(d)
+            }
+        })
+        .collect();
+    let mut parsed_services = Vec::new();
+    for (index, service) in services.iter().enumerate() {
+        let (fqdn, port) = match service.rsplit_once(':') {
+            Some((fqdn, port)) => match port.parse::<u16>() {
+                Ok(port) => (fqdn, Some(port)),
+                Err(_) => {
+                    errors.push(ConfigError::new(
+                        Location::item("_match_service_", index),
+                        ConfigErrorKind::InvalidMatch {
+                            value: service.clone(),
+                        },
+                    ));
+                    continue;
+                }
+            },
+            None => (service.as_str(), None),
+        };
+        parsed_services.push(ServiceMatch {
+            fqdn: fqdn.to_ascii_lowercase(),
+            port,
+        });
+    }
+    let policy = Config::from_value(value).and_then(Policy::new);
+    let policy = match policy {
+        Ok(p) => Some(p),
+        Err(e) => {
+            errors.extend(e.into_errors());
+            None
+        }
+    };
+    if routes.is_empty()
+        && route_prefixes.is_empty()
+        && domains_is_empty(map)
+        && services.is_empty()
+    {
+        errors.push(ConfigError::new(
+            Location::default(),
+            ConfigErrorKind::RuleWithoutMatch,
+        ));
+    }
+    match policy {
+        Some(policy) if errors.is_empty() => Ok(Rule {
+            routes,
+            route_prefixes,
+            domains,
+            services: parsed_services,
+            policy,
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn domains_is_empty(map: &serde_json::Map<String, Value>) -> bool {
+    match map.get("_match_domain_") {
+        None => true,
+        Some(v) => config::list("_match_domain_", v).map_or(true, |l| l.is_empty()),
+    }
+}
+
+impl Rule {
+    fn matches(&self, route: &RouteInfo<'_>) -> bool {
+        let route_name = route.route_name.unwrap_or_default();
+        let by_route =
+            self.routes.is_empty() || self.routes.iter().any(|r| r.as_bytes() == route_name);
+        let by_prefix = self.route_prefixes.is_empty()
+            || self
+                .route_prefixes
+                .iter()
+                .any(|p| route_name.starts_with(p.as_bytes()));
+        by_route && by_prefix && self.domain_matches(route) && self.service_matches(route)
+    }
+
+    fn domain_matches(&self, route: &RouteInfo<'_>) -> bool {
+        if self.domains.is_empty() {
+            return true;
+        }
+        let authority = route.authority.unwrap_or_default();
+        let host = split_host_port(authority).map_or(authority, |(host, _)| host);
+        let host = host.to_ascii_lowercase();
+        self.domains.iter().any(|d| match d {
+            DomainMatch::Suffix(s) => host.ends_with(s.as_bytes()),
+            DomainMatch::Prefix(p) => host.starts_with(p.as_bytes()),
+            DomainMatch::Exact(e) => host == e.as_bytes(),
+        })
+    }
+
+    fn service_matches(&self, route: &RouteInfo<'_>) -> bool {
+        if self.services.is_empty() {
+            return true;
+        }
+        // Istio/Higress cluster names: outbound|port|subset|fqdn
+        let cluster = route.cluster_name.unwrap_or_default();
+        let mut parts = cluster.split(|&b| b == b'|');
+        let (Some(_), Some(port), Some(_), Some(fqdn), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return false;
+        };
+        let port = std::str::from_utf8(port)
+            .ok()
+            .and_then(|p| p.parse::<u16>().ok());
+        self.services.iter().any(|s| {
+            s.fqdn.as_bytes().eq_ignore_ascii_case(fqdn) && s.port.is_none_or(|p| Some(p) == port)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route<'a>(name: &'a str, authority: &'a str, cluster: &'a str) -> RouteInfo<'a> {
+        RouteInfo {
+            route_name: Some(name.as_bytes()),
+            authority: Some(authority.as_bytes()),
+            cluster_name: Some(cluster.as_bytes()),
+        }
+    }
+
+    fn selected(scoped: &ScopedPolicies, r: &RouteInfo<'_>) -> Option<Vec<String>> {
+        scoped.select(r).map(|p| p.config().allow_origins.clone())
+    }
+
+    const CONFIG: &str = r#"{
+        "allow_origins": ["http://global.com"],
+        "_rules_": [
+            {"_match_route_": ["r1"], "allow_origins": ["http://route.com"]},
+            {"_match_route_prefix_": ["api-"], "allow_origins": ["http://prefix.com"]},
+            {"_match_domain_": ["*.example.com", "admin*", "exact.net"], "allow_origins": ["http://domain.com"]},
+            {"_match_service_": ["svc.ns.svc.cluster.local:8080"], "allow_origins": ["http://svcport.com"]},
+            {"_match_service_": ["other.ns.svc.cluster.local"], "allow_origins": ["http://svc.com"]},
+            {"_match_route_": ["both"], "_match_service_": ["x.local"], "allow_origins": ["http://both.com"]}
+        ]
+    }"#;
+
+    #[test]
+    fn rules_select_first_match_then_global() {
+        let s = ScopedPolicies::from_json(CONFIG.as_bytes()).unwrap();
+        let pick = |r| selected(&s, &r).unwrap()[0].clone();
+        assert_eq!(pick(route("r1", "a.example.com", "")), "http://route.com");
+        assert_eq!(pick(route("api-v1", "", "")), "http://prefix.com");
+        assert_eq!(
+            pick(route("x", "a.example.com:8080", "")),
+            "http://domain.com"
+        );
+        assert_eq!(pick(route("x", "ADMIN.corp", "")), "http://domain.com");
+        assert_eq!(pick(route("x", "exact.net", "")), "http://domain.com");
+        assert_eq!(pick(route("x", "notexact.net", "")), "http://global.com");
+        assert_eq!(
+            pick(route("x", "", "outbound|8080||svc.ns.svc.cluster.local")),
+            "http://svcport.com"
+        );
+        assert_eq!(
+            pick(route("x", "", "outbound|9090||svc.ns.svc.cluster.local")),
+            "http://global.com"
+        );
+        assert_eq!(
+            pick(route("x", "", "outbound|1||other.ns.svc.cluster.local")),
+            "http://svc.com"
+        );
+        assert_eq!(
+            pick(route("both", "", "outbound|80||x.local")),
+            "http://both.com"
+        );
+        assert_eq!(
+            pick(route("both", "", "outbound|80||y.local")),
+            "http://global.com"
+        );
+    }
+
+    #[test]
+    fn rules_do_not_inherit_global_fields() {
+        let s = ScopedPolicies::from_json(
+            br#"{"allow_credentials": true, "allow_origins": ["https://g.com"],
+                 "_rules_": [{"_match_route_": "r", "max_age": 5}]}"#,
+        )
+        .unwrap();
+        let p = s.select(&route("r", "", "")).unwrap();
+        assert!(!p.config().allow_credentials);
+        assert!(p.is_wildcard());
+    }
+
+    #[test]
+    fn only_underscore_keys_means_no_global_policy() {
+        let s = ScopedPolicies::from_json(br#"{"_rules_": [{"_match_route_": ["r"]}]}"#).unwrap();
+        assert!(s.global().is_none());
+        assert!(s.select(&route("other", "", "")).is_none());
+        assert!(s.select(&route("r", "", "")).is_some());
+    }
+
+    #[test]
+    fn empty_configuration_is_the_default_global_policy() {
+        for doc in [&b""[..], b"{}", b"null"] {
+            let s = ScopedPolicies::from_json(doc).unwrap();
+            assert!(s.global().unwrap().is_wildcard());
+        }
+    }
+
+    #[test]
+    fn rule_errors_name_the_rule() {
+        let err = ScopedPolicies::from_json(
+            br#"{"_rules_": [{"_match_route_": ["a"]}, {"allow_origins": ["x"]}, {"_match_service_": ["s:abc"]}]}"#,
+        )
+        .unwrap_err();
+        let messages: Vec<String> = err.errors().iter().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        assert!(messages[0].starts_with("_rules_[1].allow_origins[0]: \"x\" is not an origin"));
+        assert!(messages[1].starts_with("_rules_[1]: a rule needs at least one of"));
+        assert!(messages[2].starts_with("_rules_[2]._match_service_[0]: \"s:abc\""));
+    }
+
+    #[test]
+    fn rules_must_be_a_list() {
+        let err = ScopedPolicies::from_json(br#"{"_rules_": {"a": 1}}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "_rules_: expected a list of rules, found a mapping"
+        );
+    }
+}

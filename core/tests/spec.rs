@@ -1,0 +1,1184 @@
+//! One test per rule of SPEC.md §1–4, named after the rule it checks.
+
+use polycors::{
+    Config, ConfigErrorKind, Decision, HeaderList, Policy, Reason, RequestView, Warning,
+};
+
+/// What a client would see: status (None = forwarded to upstream), headers, body.
+struct Seen {
+    decision: &'static str,
+    status: Option<u16>,
+    headers: HeaderList,
+    body: String,
+    reason: Option<String>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| String::from_utf8(v.to_vec()).unwrap())
+    }
+    fn has(&self, name: &str) -> bool {
+        self.headers.get(name).is_some()
+    }
+    fn cors_header_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .headers
+            .0
+            .iter()
+            .map(|(n, _)| String::from_utf8(n.clone()).unwrap())
+            .filter(|n| n.starts_with("access-control-"))
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+fn policy(yaml: &str) -> Policy {
+    Policy::from_yaml(yaml).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Sends `method` with `headers` (and scheme http, authority api.test) through `policy`; a
+/// forwarded request gets a response with `upstream` headers.
+fn send(
+    policy: &Policy,
+    method: &str,
+    headers: &[(&str, &[u8])],
+    upstream: &[(&str, &str)],
+) -> Seen {
+    let mut view = RequestView::new(method.as_bytes());
+    view.set_scheme(b"http").set_authority(b"api.test");
+    for (name, value) in headers {
+        view.add_header(name.as_bytes(), value);
+    }
+    let decision = policy.evaluate(&view);
+    let (status, body, mut headers) = match decision.local_response() {
+        Some(local) => (
+            Some(local.status),
+            local.body.into_owned(),
+            HeaderList::default(),
+        ),
+        None => (
+            None,
+            String::new(),
+            HeaderList(
+                upstream
+                    .iter()
+                    .map(|(n, v)| (n.as_bytes().to_vec(), v.as_bytes().to_vec()))
+                    .collect(),
+            ),
+        ),
+    };
+    decision.apply(&mut headers);
+    Seen {
+        decision: decision.kind(),
+        status,
+        headers,
+        body,
+        reason: decision.reason().map(ToString::to_string),
+    }
+}
+
+fn get(policy: &Policy, origin: &str) -> Seen {
+    send(policy, "GET", &[("origin", origin.as_bytes())], &[])
+}
+
+fn preflight(policy: &Policy, origin: &str, method: &str, headers: Option<&str>) -> Seen {
+    let mut h: Vec<(&str, &[u8])> = vec![
+        ("origin", origin.as_bytes()),
+        ("access-control-request-method", method.as_bytes()),
+    ];
+    if let Some(headers) = headers {
+        h.push(("access-control-request-headers", headers.as_bytes()));
+    }
+    send(policy, "OPTIONS", &h, &[])
+}
+
+const SEED: &str = "
+allow_origins: [http://httpbin.example.net]
+allow_origin_patterns: ['http://*.example.com:[*]', 'http://*.example.org:[9090,8080]']
+allow_methods: [GET, POST, PATCH]
+allow_headers: [Content-Type, Token, Authorization]
+expose_headers: [X-Custom-Header, X-Env-UTM]
+allow_credentials: true
+max_age: 3600
+";
+
+// ---------------------------------------------------------------- §1 defaults
+
+#[test]
+fn s1_default_allow_origins_is_star_when_nothing_is_configured() {
+    let s = get(&Policy::default(), "https://anywhere.test");
+    assert_eq!(
+        s.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+}
+
+#[test]
+fn s1_default_allow_origins_is_empty_with_credentials() {
+    let s = get(&policy("allow_credentials: true"), "https://anywhere.test");
+    assert_eq!(s.status, Some(403));
+}
+
+#[test]
+fn s1_default_allow_origins_is_empty_when_patterns_are_given() {
+    let p = policy("allow_origin_patterns: ['https://*.a.test']");
+    assert_eq!(get(&p, "https://b.test").status, Some(403));
+    assert_eq!(get(&p, "https://x.a.test").status, None);
+}
+
+#[test]
+fn s1_default_allow_methods() {
+    let s = preflight(&Policy::default(), "https://o.test", "PUT", None);
+    assert_eq!(
+        s.header("access-control-allow-methods").as_deref(),
+        Some("GET,PUT,POST,DELETE,PATCH,OPTIONS")
+    );
+}
+
+#[test]
+fn s1_default_allow_headers() {
+    let s = preflight(
+        &Policy::default(),
+        "https://o.test",
+        "PUT",
+        Some("content-type"),
+    );
+    assert_eq!(
+        s.header("access-control-allow-headers").as_deref(),
+        Some(
+            "DNT,X-CustomHeader,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Authorization"
+        )
+    );
+}
+
+#[test]
+fn s1_default_expose_headers_sends_no_header() {
+    assert!(!get(&Policy::default(), "https://o.test").has("access-control-expose-headers"));
+}
+
+#[test]
+fn s1_default_allow_credentials_is_false() {
+    let p = policy("allow_origins: [https://o.test]");
+    assert!(!get(&p, "https://o.test").has("access-control-allow-credentials"));
+}
+
+#[test]
+fn s1_default_max_age_is_86400() {
+    let s = preflight(&Policy::default(), "https://o.test", "GET", None);
+    assert_eq!(s.header("access-control-max-age").as_deref(), Some("86400"));
+}
+
+#[test]
+fn s1_max_age_zero_is_sent_as_zero() {
+    let s = preflight(&policy("max_age: 0"), "https://o.test", "GET", None);
+    assert_eq!(s.header("access-control-max-age").as_deref(), Some("0"));
+}
+
+#[test]
+fn s1_negative_max_age_is_an_error() {
+    let e = Policy::from_yaml("max_age: -1").unwrap_err();
+    assert_eq!(e.errors()[0].kind(), &ConfigErrorKind::NegativeMaxAge);
+}
+
+#[test]
+fn s1_allow_private_network_defaults_to_false() {
+    let p = Policy::default();
+    let s = send(
+        &p,
+        "OPTIONS",
+        &[
+            ("origin", b"https://o.test"),
+            ("access-control-request-method", b"GET"),
+            ("access-control-request-private-network", b"true"),
+        ],
+        &[],
+    );
+    assert_eq!(s.status, Some(403));
+}
+
+#[test]
+fn s1_list_field_accepts_one_comma_separated_string() {
+    let s = preflight(
+        &policy("allow_methods: GET, POST"),
+        "https://o.test",
+        "POST",
+        None,
+    );
+    assert_eq!(
+        s.header("access-control-allow-methods").as_deref(),
+        Some("GET,POST")
+    );
+}
+
+#[test]
+fn s1_list_items_are_split_trimmed_and_empty_items_ignored() {
+    let p = policy("allow_headers: [' X-A , X-B', '', ' ,X-C']");
+    let s = preflight(&p, "https://o.test", "GET", Some("x-c"));
+    assert_eq!(
+        s.header("access-control-allow-headers").as_deref(),
+        Some("X-A,X-B,X-C")
+    );
+}
+
+#[test]
+fn s1_duplicates_are_removed_keeping_first_seen_order() {
+    let p = policy("allow_methods: [POST, GET, post, GET]");
+    let s = preflight(&p, "https://o.test", "GET", None);
+    assert_eq!(
+        s.header("access-control-allow-methods").as_deref(),
+        Some("POST,GET")
+    );
+    assert_eq!(p.warnings().len(), 2);
+}
+
+#[test]
+fn s1_max_age_accepts_a_string_of_digits() {
+    let s = preflight(&policy("max_age: '600'"), "https://o.test", "GET", None);
+    assert_eq!(s.header("access-control-max-age").as_deref(), Some("600"));
+}
+
+#[test]
+fn s1_allow_credentials_accepts_true_false_strings_in_any_case() {
+    let p = policy("allow_origins: [https://o.test]\nallow_credentials: 'True'");
+    assert_eq!(
+        get(&p, "https://o.test")
+            .header("access-control-allow-credentials")
+            .as_deref(),
+        Some("true")
+    );
+}
+
+#[test]
+fn s1_wrong_type_is_an_error() {
+    let e = Policy::from_yaml("allow_credentials: 1\nmax_age: [1]").unwrap_err();
+    assert_eq!(e.errors().len(), 2);
+    assert_eq!(
+        e.errors()[0].to_string(),
+        "allow_credentials: expected true or false, found a number"
+    );
+    assert_eq!(
+        e.errors()[1].to_string(),
+        "max_age: expected a whole number of seconds, found a list"
+    );
+}
+
+#[test]
+fn s1_configured_methods_are_uppercased() {
+    let p = policy("allow_methods: [patch]");
+    let s = preflight(&p, "https://o.test", "PATCH", None);
+    assert_eq!(s.status, Some(200));
+    assert_eq!(
+        s.header("access-control-allow-methods").as_deref(),
+        Some("PATCH")
+    );
+}
+
+#[test]
+fn s1_star_in_a_list_makes_the_whole_list_the_wildcard_and_warns() {
+    let p = policy("allow_methods: [GET, '*']");
+    let s = preflight(&p, "https://o.test", "PROPFIND", None);
+    assert_eq!(
+        s.header("access-control-allow-methods").as_deref(),
+        Some("PROPFIND")
+    );
+    assert!(matches!(p.warnings(), [Warning::RedundantItem { .. }]));
+}
+
+#[test]
+fn s1_unknown_key_is_an_error_with_did_you_mean() {
+    let e = Policy::from_yaml("allow_origin: ['*']").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "allow_origin: unknown field, did you mean `allow_origins`?"
+    );
+}
+
+#[test]
+fn s1_keys_starting_with_underscore_are_ignored() {
+    assert!(Policy::from_yaml("_plugin_id_: 7\n_rules_: []\nmax_age: 5").is_ok());
+}
+
+#[test]
+fn s1_every_error_names_field_and_item_index() {
+    let e = Policy::from_yaml("allow_origins: [http://ok.test, http://a.com/path]").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "allow_origins[1]: \"http://a.com/path\" is not an origin: an origin has no path; remove everything after the host and port"
+    );
+}
+
+#[test]
+fn s1_configuration_with_an_error_is_never_half_applied() {
+    assert!(Policy::from_yaml("allow_origins: [http://ok.test]\nallow_methods: ['G T']").is_err());
+}
+
+#[test]
+fn s1_warnings_for_probably_wrong_configurations() {
+    let p = policy(
+        "allow_origins: ['null', http://a.test]\nallow_origin_patterns: ['*']\nexpose_headers: '*'\nallow_credentials: true\nmax_age: 9000",
+    );
+    assert_eq!(
+        p.warnings(),
+        [
+            Warning::CredentialsWithAnyPattern,
+            Warning::NullOriginAllowed,
+            Warning::InsecureOriginWithCredentials {
+                origin: "http://a.test".into()
+            },
+            Warning::ExposeAllWithCredentials,
+            Warning::MaxAgeAboveBrowserCap { max_age: 9000 },
+        ]
+    );
+    let p = policy("allow_origins: ['*']\nallow_credentials: true");
+    assert_eq!(p.warnings(), [Warning::CredentialsWithAnyOrigin]);
+}
+
+// ---------------------------------------------------------------- §1.1 origins
+
+#[test]
+fn s1_1_origins_compare_after_normalisation() {
+    let p = policy("allow_origins: ['HTTP://App.Test:80/', 'https://b.test:443']");
+    assert_eq!(get(&p, "http://app.test").status, None);
+    assert_eq!(get(&p, "https://b.test").status, None);
+    assert_eq!(get(&p, "http://app.test:8080").status, Some(403));
+}
+
+#[test]
+fn s1_1_request_origin_in_other_case_matches_and_is_echoed_as_sent() {
+    let p = policy("allow_origins: ['http://app.test']");
+    let s = get(&p, "http://APP.test:80");
+    assert_eq!(
+        s.header("access-control-allow-origin").as_deref(),
+        Some("http://APP.test:80")
+    );
+}
+
+#[test]
+fn s1_1_ipv6_hosts_are_supported() {
+    let p = policy("allow_origins: ['http://[::1]:8080']");
+    assert_eq!(get(&p, "http://[::1]:8080").status, None);
+    assert_eq!(get(&p, "http://[::1]:8081").status, Some(403));
+}
+
+#[test]
+fn s1_1_paths_queries_fragments_userinfo_and_wildcards_are_errors() {
+    for bad in [
+        "http://a.test/x",
+        "http://a.test?q",
+        "http://a.test#f",
+        "http://u@a.test",
+        "http://*.a.test",
+    ] {
+        let e = Policy::from_yaml(&format!("allow_origins: ['{bad}']")).unwrap_err();
+        assert!(
+            matches!(e.errors()[0].kind(), ConfigErrorKind::InvalidOrigin { .. }),
+            "{bad}: {e}"
+        );
+    }
+}
+
+#[test]
+fn s1_1_null_is_accepted_warned_and_matches_request_null() {
+    let p = policy("allow_origins: ['null']");
+    assert!(p.warnings().contains(&Warning::NullOriginAllowed));
+    let s = get(&p, "null");
+    assert_eq!(
+        s.header("access-control-allow-origin").as_deref(),
+        Some("null")
+    );
+    assert_eq!(
+        get(&policy("allow_origins: ['https://a.test']"), "null").status,
+        Some(403)
+    );
+}
+
+#[test]
+fn s1_1_star_matches_null_and_answers_star() {
+    let s = get(&policy("allow_origins: ['*']"), "null");
+    assert_eq!(
+        s.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+}
+
+#[test]
+fn s1_1_request_origin_with_trailing_slash_or_empty_is_invalid() {
+    let p = Policy::default();
+    for origin in ["http://a.test/", ""] {
+        let s = get(&p, origin);
+        assert_eq!(s.status, Some(403), "{origin:?}");
+        assert!(s.reason.unwrap().contains("is not a serialized origin"));
+    }
+}
+
+// ---------------------------------------------------------------- §1.2 patterns
+
+#[test]
+fn s1_2_pattern_wildcard_spans_labels_and_needs_one_character() {
+    let p = policy("allow_origin_patterns: ['http://*.example.com']");
+    assert_eq!(get(&p, "http://a.b.example.com").status, None);
+    assert_eq!(get(&p, "http://example.com").status, Some(403));
+}
+
+#[test]
+fn s1_2_port_list_compares_effective_port() {
+    let p = policy("allow_origin_patterns: ['http://*.a.com:[80,8080]']");
+    assert_eq!(get(&p, "http://x.a.com").status, None);
+    assert_eq!(get(&p, "http://x.a.com:8080").status, None);
+    assert_eq!(get(&p, "http://x.a.com:9090").status, Some(403));
+}
+
+#[test]
+fn s1_2_without_port_spec_only_the_default_port_matches() {
+    let p = policy("allow_origin_patterns: ['http://*.a.com']");
+    assert_eq!(get(&p, "http://x.a.com:80").status, None);
+    assert_eq!(get(&p, "http://x.a.com:8080").status, Some(403));
+}
+
+#[test]
+fn s1_2_any_port_spec() {
+    let p = policy("allow_origin_patterns: ['http://*.a.com:[*]']");
+    assert_eq!(get(&p, "http://x.a.com:1234").status, None);
+    assert_eq!(get(&p, "http://x.a.com").status, None);
+}
+
+#[test]
+fn s1_2_match_is_anchored_on_the_whole_origin() {
+    let p = policy("allow_origin_patterns: ['http://*.example.com']");
+    for origin in [
+        "http://a.example.com.evil.com",
+        "http://a.example.com:8080",
+        "https://a.example.com",
+    ] {
+        assert_eq!(get(&p, origin).status, Some(403), "{origin}");
+    }
+}
+
+#[test]
+fn s1_2_single_star_matches_every_origin_except_null() {
+    let p = policy("allow_origin_patterns: ['*']");
+    let s = get(&p, "https://x.test:9");
+    assert_eq!(
+        s.header("access-control-allow-origin").as_deref(),
+        Some("https://x.test:9")
+    );
+    assert_eq!(get(&p, "null").status, Some(403));
+}
+
+#[test]
+fn s1_2_malformed_patterns_are_errors() {
+    for bad in [
+        "http://*.a.com:[80",
+        "http://*.a.com:[x]",
+        "http://*.a.com:[70000]",
+        "http://*.a.com/p",
+    ] {
+        let e = Policy::from_yaml(&format!("allow_origin_patterns: ['{bad}']")).unwrap_err();
+        assert!(
+            e.errors()[0]
+                .to_string()
+                .starts_with("allow_origin_patterns[0]:"),
+            "{e}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- §1.3 credentials and *
+
+#[test]
+fn s1_3_credentials_with_star_origin_answers_star_without_credentials() {
+    let p = policy("allow_origins: ['*']\nallow_credentials: true");
+    let s = get(&p, "https://x.test");
+    assert_eq!(
+        s.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    assert!(!s.has("access-control-allow-credentials"));
+}
+
+#[test]
+fn s1_3_pattern_star_with_credentials_reflects_the_origin() {
+    let p = policy("allow_origin_patterns: ['*']\nallow_credentials: true");
+    let s = get(&p, "https://x.test");
+    assert_eq!(
+        s.header("access-control-allow-origin").as_deref(),
+        Some("https://x.test")
+    );
+    assert_eq!(
+        s.header("access-control-allow-credentials").as_deref(),
+        Some("true")
+    );
+}
+
+// ---------------------------------------------------------------- §2 classification
+
+#[test]
+fn s2_1_no_origin_is_not_cors() {
+    let s = send(&policy(SEED), "GET", &[], &[]);
+    assert_eq!((s.decision, s.status), ("not-cors", None));
+    assert!(s.cors_header_names().is_empty());
+}
+
+#[test]
+fn s2_2_same_origin_is_not_cors() {
+    let p = policy("allow_origins: [https://other.test]");
+    let s = send(&p, "GET", &[("origin", b"http://api.test")], &[]);
+    assert_eq!(s.decision, "not-cors");
+    let s = send(&p, "GET", &[("origin", b"http://api.test:80")], &[]);
+    assert_eq!(s.decision, "not-cors");
+    let s = send(&p, "GET", &[("origin", b"https://api.test")], &[]);
+    assert_eq!(s.status, Some(403));
+}
+
+#[test]
+fn s2_2_same_origin_without_known_scheme_compares_host_and_explicit_port() {
+    let p = policy("allow_origins: [https://other.test]");
+    let check = |authority: &[u8], origin: &[u8]| {
+        let mut view = RequestView::new(b"GET");
+        view.set_authority(authority).add_origin(origin);
+        p.evaluate(&view).kind()
+    };
+    assert_eq!(
+        check(b"api.test:8443", b"https://api.test:8443"),
+        "not-cors"
+    );
+    assert_eq!(check(b"API.test", b"http://api.test"), "not-cors");
+    assert_eq!(check(b"api.test", b"http://api.test:80"), "reject");
+    assert_eq!(check(b"[::1]:3000", b"http://[::1]:3000"), "not-cors");
+}
+
+#[test]
+fn s2_2_same_origin_options_with_acrm_is_forwarded_not_answered() {
+    let s = send(
+        &policy("allow_origins: [https://other.test]"),
+        "OPTIONS",
+        &[
+            ("origin", b"http://api.test"),
+            ("access-control-request-method", b"DELETE"),
+        ],
+        &[],
+    );
+    assert_eq!((s.decision, s.status), ("not-cors", None));
+}
+
+#[test]
+fn s2_3_more_than_one_origin_is_invalid() {
+    let s = send(
+        &Policy::default(),
+        "GET",
+        &[("origin", b"https://a.test"), ("origin", b"https://a.test")],
+        &[],
+    );
+    assert_eq!(s.status, Some(403));
+    assert_eq!(s.reason.as_deref(), Some("more than one Origin header"));
+}
+
+#[test]
+fn s2_3_origin_that_is_not_a_serialized_origin_is_invalid() {
+    for origin in [
+        &b"a.test"[..],
+        b"http://a.test/path",
+        b"http://\xff.test",
+        b"http://a test",
+    ] {
+        let s = send(&Policy::default(), "GET", &[("origin", origin)], &[]);
+        assert_eq!(s.status, Some(403));
+    }
+}
+
+#[test]
+fn s2_4_options_with_non_empty_acrm_is_a_preflight() {
+    let s = preflight(&Policy::default(), "https://a.test", "GET", None);
+    assert_eq!((s.decision, s.status), ("preflight", Some(200)));
+}
+
+#[test]
+fn s2_4_methods_are_case_sensitive_so_lowercase_options_is_not_a_preflight() {
+    let p = policy("allow_methods: ['*']");
+    let s = send(
+        &p,
+        "options",
+        &[
+            ("origin", b"https://a.test"),
+            ("access-control-request-method", b"GET"),
+        ],
+        &[],
+    );
+    assert_eq!((s.decision, s.status), ("actual", None));
+}
+
+#[test]
+fn s2_5_options_without_acrm_is_an_actual_request() {
+    let s = send(
+        &Policy::default(),
+        "OPTIONS",
+        &[("origin", b"https://a.test")],
+        &[],
+    );
+    assert_eq!((s.decision, s.status), ("actual", None));
+    let s = send(
+        &Policy::default(),
+        "OPTIONS",
+        &[
+            ("origin", b"https://a.test"),
+            ("access-control-request-method", b""),
+        ],
+        &[],
+    );
+    assert_eq!(s.decision, "actual");
+}
+
+// ---------------------------------------------------------------- §3 checks
+
+#[test]
+fn s3_origin_exact_list_then_patterns() {
+    let p = policy(SEED);
+    assert_eq!(get(&p, "http://httpbin.example.net").status, None);
+    assert_eq!(get(&p, "http://x.example.org:9090").status, None);
+    let s = get(&p, "http://evil.test");
+    assert_eq!(s.status, Some(403));
+    assert_eq!(
+        s.reason.as_deref(),
+        Some("origin \"http://evil.test\" is not allowed")
+    );
+}
+
+#[test]
+fn s3_method_must_be_allowed_for_preflight_and_actual() {
+    let p = policy(SEED);
+    let s = preflight(&p, "http://httpbin.example.net", "DELETE", None);
+    assert_eq!(
+        s.reason.as_deref(),
+        Some("method \"DELETE\" is not allowed")
+    );
+    let s = send(&p, "PUT", &[("origin", b"http://httpbin.example.net")], &[]);
+    assert_eq!(s.status, Some(403));
+}
+
+#[test]
+fn s3_method_compares_case_sensitively() {
+    let p = policy("allow_methods: [PATCH]");
+    assert_eq!(
+        preflight(&p, "https://a.test", "patch", None).status,
+        Some(403)
+    );
+}
+
+#[test]
+fn s3_head_is_allowed_whenever_get_is() {
+    let p = policy("allow_methods: [GET]");
+    assert_eq!(
+        send(&p, "HEAD", &[("origin", b"https://a.test")], &[]).status,
+        None
+    );
+    assert_eq!(
+        preflight(&p, "https://a.test", "HEAD", None).status,
+        Some(200)
+    );
+    let p = policy("allow_methods: [POST]");
+    assert_eq!(
+        send(&p, "HEAD", &[("origin", b"https://a.test")], &[]).status,
+        Some(403)
+    );
+}
+
+#[test]
+fn s3_request_headers_lines_are_joined_trimmed_and_compared_case_insensitively() {
+    let p = policy("allow_headers: [Content-Type, Token]");
+    let s = send(
+        &p,
+        "OPTIONS",
+        &[
+            ("origin", b"https://a.test"),
+            ("access-control-request-method", b"POST"),
+            ("access-control-request-headers", b" content-type ,, "),
+            ("access-control-request-headers", b"TOKEN"),
+        ],
+        &[],
+    );
+    assert_eq!(s.status, Some(200));
+}
+
+#[test]
+fn s3_every_requested_header_must_be_allowed() {
+    let s = preflight(
+        &policy(SEED),
+        "http://httpbin.example.net",
+        "GET",
+        Some("Token, TokenView"),
+    );
+    assert_eq!(s.status, Some(403));
+    assert_eq!(
+        s.reason.as_deref(),
+        Some("header \"TokenView\" is not allowed")
+    );
+}
+
+#[test]
+fn s3_star_allows_any_requested_header() {
+    let p = policy("allow_headers: '*'");
+    assert_eq!(
+        preflight(
+            &p,
+            "https://a.test",
+            "GET",
+            Some("x-anything, authorization")
+        )
+        .status,
+        Some(200)
+    );
+}
+
+#[test]
+fn s3_more_than_64_requested_headers_fail() {
+    let p = policy("allow_headers: '*'");
+    let names: Vec<String> = (0..65).map(|i| format!("x-h{i}")).collect();
+    let s = preflight(&p, "https://a.test", "GET", Some(&names.join(",")));
+    assert_eq!(s.status, Some(403));
+    assert_eq!(
+        s.reason.as_deref(),
+        Some("Access-Control-Request-Headers names more than 64 headers")
+    );
+    let s = preflight(&p, "https://a.test", "GET", Some(&names[..64].join(",")));
+    assert_eq!(s.status, Some(200));
+}
+
+#[test]
+fn s3_request_headers_longer_than_4_kib_fail() {
+    let p = policy("allow_headers: '*'");
+    let long = format!("x-{}", "a".repeat(4095));
+    let s = preflight(&p, "https://a.test", "GET", Some(&long));
+    assert_eq!(
+        s.reason.as_deref(),
+        Some("Access-Control-Request-Headers is longer than 4096 bytes")
+    );
+}
+
+#[test]
+fn s3_requested_header_that_is_not_a_name_fails() {
+    let p = policy("allow_headers: '*'");
+    let s = send(
+        &p,
+        "OPTIONS",
+        &[
+            ("origin", b"https://a.test"),
+            ("access-control-request-method", b"GET"),
+            ("access-control-request-headers", b"x-ok, x-\xffbad"),
+        ],
+        &[],
+    );
+    assert_eq!(s.status, Some(403));
+}
+
+#[test]
+fn s3_requested_method_that_is_not_a_token_fails() {
+    let s = preflight(
+        &policy("allow_methods: '*'"),
+        "https://a.test",
+        "GE T",
+        None,
+    );
+    assert_eq!(s.status, Some(403));
+}
+
+#[test]
+fn s3_private_network_preflight_requires_allow_private_network() {
+    let h: &[(&str, &[u8])] = &[
+        ("origin", b"https://a.test"),
+        ("access-control-request-method", b"GET"),
+        ("access-control-request-private-network", b"true"),
+    ];
+    let s = send(&Policy::default(), "OPTIONS", h, &[]);
+    assert_eq!(
+        s.reason.as_deref(),
+        Some("private network access is not allowed")
+    );
+    let s = send(&policy("allow_private_network: true"), "OPTIONS", h, &[]);
+    assert_eq!(
+        s.header("access-control-allow-private-network").as_deref(),
+        Some("true")
+    );
+}
+
+// ---------------------------------------------------------------- §4 responses
+
+#[test]
+fn s4_every_handled_response_gets_x_cors_version_replacing_upstream() {
+    let p = policy(SEED);
+    let s = send(&p, "GET", &[], &[("x-cors-version", "9")]);
+    assert_eq!(
+        s.headers.get_all("x-cors-version").collect::<Vec<_>>(),
+        [b"1.0.0"]
+    );
+    assert_eq!(
+        preflight(&p, "http://httpbin.example.net", "GET", None)
+            .header("x-cors-version")
+            .as_deref(),
+        Some("1.0.0")
+    );
+    assert_eq!(
+        get(&p, "http://evil.test")
+            .header("x-cors-version")
+            .as_deref(),
+        Some("1.0.0")
+    );
+}
+
+#[test]
+fn s4_upstream_access_control_headers_are_removed() {
+    let upstream = [
+        ("access-control-allow-origin", "https://evil.test"),
+        ("Access-Control-Allow-Headers", "*"),
+        ("access-control-max-age", "1"),
+        ("x-app", "1"),
+    ];
+    let s = send(
+        &policy("allow_origins: [https://a.test]"),
+        "GET",
+        &[],
+        &upstream,
+    );
+    assert!(s.cors_header_names().is_empty());
+    assert!(s.has("x-app"));
+    let s = send(
+        &policy("allow_origins: [https://a.test]"),
+        "GET",
+        &[("origin", b"https://a.test")],
+        &upstream,
+    );
+    assert_eq!(s.cors_header_names(), ["access-control-allow-origin"]);
+    assert_eq!(
+        s.header("access-control-allow-origin").as_deref(),
+        Some("https://a.test")
+    );
+}
+
+#[test]
+fn s4_wildcard_policy_sends_star_on_every_forwarded_response_and_no_vary_origin() {
+    let p = policy("allow_origins: ['*']\nexpose_headers: [X-A]");
+    let s = send(&p, "GET", &[], &[]);
+    assert_eq!(
+        s.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    assert_eq!(
+        s.header("access-control-expose-headers").as_deref(),
+        Some("X-A")
+    );
+    assert!(!s.has("vary"));
+    let s = get(&p, "https://x.test");
+    assert!(!s.has("vary"));
+}
+
+#[test]
+fn s4_other_policies_vary_on_origin_on_every_response() {
+    let p = policy("allow_origins: [https://a.test]");
+    assert_eq!(
+        send(&p, "GET", &[], &[]).header("vary").as_deref(),
+        Some("Origin")
+    );
+    assert_eq!(
+        get(&p, "https://a.test").header("vary").as_deref(),
+        Some("Origin")
+    );
+    assert_eq!(
+        get(&p, "https://b.test").header("vary").as_deref(),
+        Some("Origin")
+    );
+}
+
+#[test]
+fn s4_preflight_shaped_responses_also_vary_on_request_method_and_headers() {
+    let p = policy("allow_origins: [https://a.test]");
+    let want = Some("Origin,Access-Control-Request-Method,Access-Control-Request-Headers");
+    assert_eq!(
+        preflight(&p, "https://a.test", "GET", None)
+            .header("vary")
+            .as_deref(),
+        want
+    );
+    assert_eq!(
+        preflight(&p, "https://b.test", "GET", None)
+            .header("vary")
+            .as_deref(),
+        want
+    );
+    let w = preflight(&Policy::default(), "https://a.test", "GET", None);
+    assert_eq!(
+        w.header("vary").as_deref(),
+        Some("Access-Control-Request-Method,Access-Control-Request-Headers")
+    );
+}
+
+#[test]
+fn s4_private_network_policies_also_vary_on_request_private_network() {
+    let p = policy("allow_origins: [https://a.test]\nallow_private_network: true");
+    assert_eq!(
+        preflight(&p, "https://a.test", "GET", None)
+            .header("vary")
+            .as_deref(),
+        Some(
+            "Origin,Access-Control-Request-Method,Access-Control-Request-Headers,Access-Control-Request-Private-Network"
+        )
+    );
+}
+
+#[test]
+fn s4_vary_is_merged_without_duplicates() {
+    let p = policy("allow_origins: [https://a.test]");
+    // Origin already listed: nothing to add, the upstream lines stay exactly as sent.
+    let s = send(
+        &p,
+        "GET",
+        &[],
+        &[
+            ("Vary", "Accept-Encoding, origin"),
+            ("vary", "accept-encoding"),
+        ],
+    );
+    assert_eq!(
+        s.headers.get_all("vary").collect::<Vec<_>>(),
+        [&b"Accept-Encoding, origin"[..], b"accept-encoding"]
+    );
+    // Something to add: all lines merge into one, each token once.
+    let s = send(
+        &p,
+        "GET",
+        &[],
+        &[
+            ("vary", "Accept-Encoding"),
+            ("vary", "Cookie, accept-encoding"),
+        ],
+    );
+    assert_eq!(
+        s.headers.get_all("vary").collect::<Vec<_>>(),
+        [b"Accept-Encoding,Cookie,Origin"]
+    );
+}
+
+#[test]
+fn s4_vary_star_is_never_touched() {
+    let p = policy("allow_origins: [https://a.test]");
+    let s = send(&p, "GET", &[], &[("vary", "*")]);
+    assert_eq!(s.headers.get_all("vary").collect::<Vec<_>>(), [b"*"]);
+}
+
+#[test]
+fn s4_invalid_is_403_text_plain_with_body_and_no_access_control_headers() {
+    let s = get(&policy(SEED), "http://evil.test");
+    assert_eq!(s.status, Some(403));
+    assert_eq!(s.body, "Invalid CORS request");
+    assert_eq!(s.header("content-type").as_deref(), Some("text/plain"));
+    assert!(s.cors_header_names().is_empty());
+    assert_eq!(s.header("vary").as_deref(), Some("Origin"));
+}
+
+#[test]
+fn s4_preflight_ok_is_200_with_empty_body_and_the_seed_headers() {
+    let s = preflight(
+        &policy(SEED),
+        "http://httpbin2.example.org:9090",
+        "POST",
+        Some("Content-Type, Token"),
+    );
+    assert_eq!((s.status, s.body.as_str()), (Some(200), ""));
+    assert_eq!(
+        s.header("access-control-allow-origin").as_deref(),
+        Some("http://httpbin2.example.org:9090")
+    );
+    assert_eq!(
+        s.header("access-control-allow-methods").as_deref(),
+        Some("GET,POST,PATCH")
+    );
+    assert_eq!(
+        s.header("access-control-allow-headers").as_deref(),
+        Some("Content-Type,Token,Authorization")
+    );
+    assert_eq!(
+        s.header("access-control-expose-headers").as_deref(),
+        Some("X-Custom-Header,X-Env-UTM")
+    );
+    assert_eq!(
+        s.header("access-control-allow-credentials").as_deref(),
+        Some("true")
+    );
+    assert_eq!(s.header("access-control-max-age").as_deref(), Some("3600"));
+    assert!(!s.has("access-control-allow-private-network"));
+}
+
+#[test]
+fn s4_actual_ok_keeps_upstream_status_and_adds_origin_expose_credentials_vary() {
+    let s = send(
+        &policy(SEED),
+        "GET",
+        &[("origin", b"http://httpbin2.example.org:9090")],
+        &[("content-type", "application/json")],
+    );
+    assert_eq!(s.status, None);
+    assert_eq!(
+        s.cors_header_names(),
+        [
+            "access-control-allow-credentials",
+            "access-control-allow-origin",
+            "access-control-expose-headers"
+        ]
+    );
+    assert_eq!(s.header("vary").as_deref(), Some("Origin"));
+    assert_eq!(
+        s.header("content-type").as_deref(),
+        Some("application/json")
+    );
+}
+
+#[test]
+fn s4_acam_for_star_echoes_the_requested_method() {
+    let s = preflight(
+        &policy("allow_methods: '*'"),
+        "https://a.test",
+        "PROPFIND",
+        None,
+    );
+    assert_eq!(
+        s.header("access-control-allow-methods").as_deref(),
+        Some("PROPFIND")
+    );
+}
+
+#[test]
+fn s4_acah_for_star_echoes_requested_headers_normalised() {
+    let p = policy("allow_headers: '*'");
+    let s = preflight(&p, "https://a.test", "GET", Some(" Authorization ,, x-b"));
+    assert_eq!(
+        s.header("access-control-allow-headers").as_deref(),
+        Some("Authorization,x-b")
+    );
+}
+
+#[test]
+fn s4_acah_is_omitted_for_star_when_no_headers_were_requested() {
+    let s = preflight(&policy("allow_headers: '*'"), "https://a.test", "GET", None);
+    assert!(!s.has("access-control-allow-headers"));
+    let s = preflight(
+        &policy("allow_headers: '*'"),
+        "https://a.test",
+        "GET",
+        Some(" , "),
+    );
+    assert!(!s.has("access-control-allow-headers"));
+}
+
+#[test]
+fn s4_acah_configured_list_is_sent_even_without_requested_headers() {
+    let s = preflight(
+        &policy("allow_headers: [X-A]"),
+        "https://a.test",
+        "GET",
+        None,
+    );
+    assert_eq!(
+        s.header("access-control-allow-headers").as_deref(),
+        Some("X-A")
+    );
+}
+
+#[test]
+fn s4_aceh_star_without_credentials_is_star() {
+    let s = get(
+        &policy("allow_origins: [https://a.test]\nexpose_headers: '*'"),
+        "https://a.test",
+    );
+    assert_eq!(
+        s.header("access-control-expose-headers").as_deref(),
+        Some("*")
+    );
+}
+
+#[test]
+fn s4_aceh_star_with_credentials_lists_the_response_header_names() {
+    let p = policy("allow_origins: [https://a.test]\nexpose_headers: '*'\nallow_credentials: true");
+    let s = send(
+        &p,
+        "GET",
+        &[("origin", b"https://a.test")],
+        &[
+            ("Content-Type", "text/html"),
+            ("X-Request-Id", "1"),
+            ("set-cookie", "a=b"),
+            ("x-request-id", "2"),
+            ("Cache-Control", "no-store"),
+            ("access-control-allow-origin", "x"),
+            ("ETag", "\"1\""),
+        ],
+    );
+    assert_eq!(
+        s.header("access-control-expose-headers").as_deref(),
+        Some("x-request-id,etag")
+    );
+    let s = send(
+        &p,
+        "GET",
+        &[("origin", b"https://a.test")],
+        &[("content-type", "text/html")],
+    );
+    assert!(!s.has("access-control-expose-headers"));
+    let s = preflight(&p, "https://a.test", "GET", None);
+    assert!(!s.has("access-control-expose-headers"));
+}
+
+#[test]
+fn s4_debug_appends_the_reason_to_the_403_body() {
+    let p = policy("allow_headers: [Content-Type]\ndebug: true");
+    let s = preflight(&p, "https://a.test", "GET", Some("x-token"));
+    assert_eq!(
+        s.body,
+        "Invalid CORS request: header \"x-token\" is not allowed"
+    );
+}
+
+#[test]
+fn s4_debug_body_escapes_request_bytes() {
+    let p = policy("allow_origins: [https://a.test]\ndebug: true");
+    let s = send(&p, "GET", &[("origin", b"https://\xff\n\"x")], &[]);
+    assert_eq!(
+        s.body,
+        "Invalid CORS request: origin \"https://\\xff\\n\\\"x\" is not a serialized origin"
+    );
+}
+
+#[test]
+fn s4_apply_is_idempotent() {
+    let p = policy(SEED);
+    let mut view = RequestView::new(b"GET");
+    view.add_origin(b"http://a.example.com");
+    let d = p.evaluate(&view);
+    let mut once = HeaderList(vec![(b"vary".to_vec(), b"Cookie".to_vec())]);
+    d.apply(&mut once);
+    let mut twice = once.clone();
+    d.apply(&mut twice);
+    assert_eq!(once, twice);
+}
+
+#[test]
+fn reasons_survive_into_owned() {
+    let p = policy(SEED);
+    let owned = {
+        let origin = b"http://evil.test".to_vec();
+        let mut view = RequestView::new(b"GET");
+        view.add_origin(&origin);
+        p.evaluate(&view).into_owned()
+    };
+    assert!(matches!(
+        owned,
+        Decision::Reject(ref r) if *r.reason() == Reason::OriginNotAllowed(b"http://evil.test"[..].to_vec().into())
+    ));
+}
+
+#[test]
+fn config_round_trips_through_serialize() {
+    let p = policy(SEED);
+    let json = serde_json::to_vec(p.config()).unwrap();
+    assert_eq!(Config::from_json(&json).unwrap(), *p.config());
+}
