@@ -71,17 +71,28 @@ impl Config {
     /// Loads a configuration from a parsed document. Keys beginning with `_` are ignored: they
     /// belong to hosts (Higress `_rules_`, `_match_route_`, ...).
     pub fn from_value(value: &Value) -> Result<Self, InvalidConfig> {
+        let (config, errors) = Self::from_value_partial(value);
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(InvalidConfig::new(errors))
+        }
+    }
+
+    /// Loads what can be loaded: fields with errors keep their defaults, so that the fields
+    /// that did load can still be validated and every problem reported at once.
+    pub(crate) fn from_value_partial(value: &Value) -> (Self, Vec<ConfigError>) {
         let map = match value {
             Value::Object(map) => map,
-            Value::Null => return Ok(Self::default()),
+            Value::Null => return (Self::default(), Vec::new()),
             other => {
-                return Err(ConfigError::new(
+                let error = ConfigError::new(
                     Location::default(),
                     ConfigErrorKind::NotAMapping {
                         found: type_name(other),
                     },
-                )
-                .into());
+                );
+                return (Self::default(), vec![error]);
             }
         };
         let mut config = Self::default();
@@ -117,11 +128,7 @@ impl Config {
                 )),
             }
         }
-        if errors.is_empty() {
-            Ok(config)
-        } else {
-            Err(InvalidConfig::new(errors))
-        }
+        (config, errors)
     }
 }
 

@@ -257,9 +257,11 @@ impl<'a> Decision<'a> {
         }
     }
 
-    /// Whether `Access-Control-Expose-Headers` must be computed from the response's own
-    /// header names (`expose_headers: *` with credentials, on an actual request).
-    pub(crate) fn exposes_response_headers(&self) -> bool {
+    /// Whether [`apply`](Self::apply) lists the response's own header names, in the order
+    /// [`ResponseHeaders::for_each`](crate::ResponseHeaders::for_each) visits them
+    /// (`expose_headers: *` with credentials, on an actual request). Hosts whose header maps
+    /// keep no order can visit them in a fixed order just for these decisions.
+    pub fn exposes_response_headers(&self) -> bool {
         let inner = &self.policy().inner;
         matches!(self, Self::Actual(_)) && matches!(inner.expose, Expose::Any) && inner.credentials
     }

@@ -138,15 +138,36 @@ impl Policy {
         })
     }
 
-    /// Loads and compiles a YAML configuration.
+    /// Loads and compiles a YAML configuration, reporting every error at once.
     #[cfg(feature = "yaml")]
     pub fn from_yaml(text: &str) -> Result<Self, InvalidConfig> {
-        Self::new(Config::from_yaml(text)?)
+        Self::from_document(&crate::config::parse_yaml(text)?)
     }
 
-    /// Loads and compiles a JSON configuration.
+    /// Loads and compiles a JSON configuration, reporting every error at once.
     pub fn from_json(bytes: &[u8]) -> Result<Self, InvalidConfig> {
-        Self::new(Config::from_json(bytes)?)
+        Self::from_document(&crate::config::parse_json(bytes)?)
+    }
+
+    /// Loads and compiles a parsed document: the type errors of some fields and the
+    /// validation errors of the others are reported together, in document order.
+    pub(crate) fn from_document(value: &serde_json::Value) -> Result<Self, InvalidConfig> {
+        let (config, mut errors) = Config::from_value_partial(value);
+        if errors.is_empty() {
+            return Self::new(config);
+        }
+        if let Err(invalid) = compile(config) {
+            errors.extend(invalid.into_errors());
+        }
+        if let serde_json::Value::Object(map) = value {
+            // Stable: errors of one field keep their item order.
+            errors.sort_by_key(|e| {
+                map.keys()
+                    .position(|k| *k == e.location().field)
+                    .map_or(0, |p| p + 1)
+            });
+        }
+        Err(InvalidConfig::new(errors))
     }
 
     /// Starts a policy in code, from the defaults.

@@ -72,9 +72,11 @@ const SAFELISTED_RESPONSE_HEADERS: [&[u8]; 7] = [
 ];
 
 fn exposable(name: &[u8]) -> bool {
-    !(SAFELISTED_RESPONSE_HEADERS
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(name))
+    // Pseudo-headers (`:status` in proxy-wasm header maps) are not response headers.
+    !(name.first() == Some(&b':')
+        || SAFELISTED_RESPONSE_HEADERS
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(name))
         || name.eq_ignore_ascii_case(b"set-cookie")
         || name.eq_ignore_ascii_case(b"set-cookie2")
         || name.eq_ignore_ascii_case(names::CORS_VERSION.as_bytes())

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::config::{self, Config, type_name};
+use crate::config::{self, type_name};
 use crate::error::{ConfigError, ConfigErrorKind, InvalidConfig, Location};
 use crate::origin::split_host_port;
 use crate::policy::Policy;
@@ -72,7 +72,7 @@ impl ScopedPolicies {
             _ => true,
         };
         let global = if has_global {
-            match Config::from_value(value).and_then(Policy::new) {
+            match Policy::from_document(value) {
                 Ok(policy) => Some(policy),
                 Err(e) => {
                     errors.extend(e.into_errors());
@@ -203,7 +203,7 @@ fn parse_rule(value: &Value) -> Result<Rule, Vec<ConfigError>> {
             port,
         });
     }
-    let policy = Config::from_value(value).and_then(Policy::new);
+    let policy = Policy::from_document(value);
     let policy = match policy {
         Ok(p) => Some(p),
         Err(e) => {

@@ -1126,6 +1126,17 @@ fn s4_aceh_star_with_credentials_lists_the_response_header_names() {
     assert!(!s.has("access-control-expose-headers"));
     let s = preflight(&p, "https://a.test", "GET", None);
     assert!(!s.has("access-control-expose-headers"));
+    // proxy-wasm header maps carry `:status`; a pseudo-header is never listed.
+    let s = send(
+        &p,
+        "GET",
+        &[("origin", b"https://a.test")],
+        &[(":status", "200"), ("x-total", "3")],
+    );
+    assert_eq!(
+        s.header("access-control-expose-headers").as_deref(),
+        Some("x-total")
+    );
 }
 
 #[test]
@@ -1181,4 +1192,27 @@ fn config_round_trips_through_serialize() {
     let p = policy(SEED);
     let json = serde_json::to_vec(p.config()).unwrap();
     assert_eq!(Config::from_json(&json).unwrap(), *p.config());
+}
+
+#[test]
+fn s1_every_error_is_reported_at_once_in_document_order() {
+    let err = polycors::Policy::from_json(
+        br#"{"allow_origins":["http://a.test/path"],"max_age":-1,"allow_origin":[],"allow_methods":["GET POST"]}"#,
+    )
+    .unwrap_err();
+    let fields: Vec<String> = err
+        .errors()
+        .iter()
+        .map(|e| e.location().to_string())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "allow_origins[0]",
+            "max_age",
+            "allow_origin",
+            "allow_methods[0]"
+        ],
+        "{err}"
+    );
 }

@@ -1,0 +1,141 @@
+//! The layer and the service.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::{Request, Response, StatusCode};
+use pin_project_lite::pin_project;
+use polycors::{Decision, Policy};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::body::CorsBody;
+use crate::headers::{HttpHeaders, request_view};
+
+/// A [`Layer`] that enforces a CORS [`Policy`].
+#[derive(Clone, Debug)]
+pub struct CorsLayer {
+    policy: Policy,
+    scheme: Option<&'static str>,
+}
+
+impl CorsLayer {
+    /// A layer enforcing `policy` (a [`Policy`], or anything that converts into one).
+    pub fn new(policy: impl Into<Policy>) -> Self {
+        Self {
+            policy: policy.into(),
+            scheme: None,
+        }
+    }
+
+    /// The scheme clients use to reach this service (`"https"` behind a TLS-terminating
+    /// proxy), for same-origin detection. By default the request URI's scheme, if any.
+    pub fn scheme(mut self, scheme: &'static str) -> Self {
+        self.scheme = Some(scheme);
+        self
+    }
+}
+
+impl<S> Layer<S> for CorsLayer {
+    type Service = Cors<S>;
+
+    fn layer(&self, inner: S) -> Cors<S> {
+        Cors {
+            inner,
+            policy: self.policy.clone(),
+            scheme: self.scheme,
+        }
+    }
+}
+
+/// The middleware [`Service`] made by [`CorsLayer`].
+#[derive(Clone, Debug)]
+pub struct Cors<S> {
+    inner: S,
+    policy: Policy,
+    scheme: Option<&'static str>,
+}
+
+impl<S> Cors<S> {
+    /// Wraps `inner` with `policy`.
+    pub fn new(inner: S, policy: impl Into<Policy>) -> Self {
+        CorsLayer::new(policy).layer(inner)
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Cors<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<CorsBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let decision = self.policy.evaluate(&request_view(&request, self.scheme));
+        if let Some(local) = decision.local_response() {
+            let mut response = Response::new(CorsBody::local(&local.body));
+            *response.status_mut() =
+                StatusCode::from_u16(local.status).unwrap_or(StatusCode::FORBIDDEN);
+            decision.apply(&mut HttpHeaders(response.headers_mut()));
+            return ResponseFuture {
+                state: State::Local {
+                    response: Some(response),
+                },
+            };
+        }
+        let decision = decision.into_owned();
+        ResponseFuture {
+            state: State::Forward {
+                future: self.inner.call(request),
+                decision: Some(decision),
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`Cors`]'s responses.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Forward { #[pin] future: F, decision: Option<Decision<'static>> },
+        Local { response: Option<Response<CorsBody<()>>> },
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<CorsBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Forward { future, decision } => {
+                let mut response = std::task::ready!(future.poll(cx))?;
+                if let Some(decision) = decision.take() {
+                    decision.apply(&mut HttpHeaders(response.headers_mut()));
+                }
+                Poll::Ready(Ok(response.map(CorsBody::inner)))
+            }
+            StateProj::Local { response } => {
+                let response = response
+                    .take()
+                    .expect("ResponseFuture polled after completion");
+                Poll::Ready(Ok(response.map(CorsBody::retype)))
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The HTTP exchange the host drives through a plugin.
+
+/// A request as Envoy hands it to filters.
+#[derive(Debug, Clone, Default)]
+pub struct HttpRequest {
+    /// `:method`.
+    pub method: Vec<u8>,
+    /// `:scheme`.
+    pub scheme: Vec<u8>,
+    /// `:authority` (the `Host` header).
+    pub authority: Vec<u8>,
+    /// `:path`.
+    pub path: Vec<u8>,
+    /// Regular header lines in order (names are lowercased by the host).
+    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The `route_name` property (Envoy's route name; the Ingress name in Higress).
+    pub route_name: Option<Vec<u8>>,
+    /// The `cluster_name` property (`outbound|port||fqdn` in Istio and Higress).
+    pub cluster_name: Option<Vec<u8>>,
+}
+
+impl HttpRequest {
+    /// A request without headers or properties.
+    pub fn new(method: &str, scheme: &str, authority: &str, path: &str) -> Self {
+        Self {
+            method: method.as_bytes().to_vec(),
+            scheme: scheme.as_bytes().to_vec(),
+            authority: authority.as_bytes().to_vec(),
+            path: path.as_bytes().to_vec(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds a header line.
+    pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
+        self.headers
+            .push((name.as_bytes().to_vec(), value.as_ref().to_vec()));
+        self
+    }
+
+    /// The map the plugin sees: pseudo-headers first, then the lowercased header lines.
+    pub(crate) fn header_map(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut map = vec![
+            (b":method".to_vec(), self.method.clone()),
+            (b":scheme".to_vec(), self.scheme.clone()),
+            (b":authority".to_vec(), self.authority.clone()),
+            (b":path".to_vec(), self.path.clone()),
+        ];
+        map.extend(
+            self.headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.clone())),
+        );
+        map
+    }
+}
+
+/// A response: from the upstream, or the plugin's local reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Header lines in order, without `:status`.
+    pub headers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// A response with no headers and no body.
+    pub fn new(status: u16) -> Self {
+        Self {
+            status,
+            ..Self::default()
+        }
+    }
+
+    /// Adds a header line.
+    pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
+        self.headers
+            .push((name.as_bytes().to_vec(), value.as_ref().to_vec()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The first value of `name` (case-insensitive).
+    pub fn header_value(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    pub(crate) fn header_map(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut map = vec![(b":status".to_vec(), self.status.to_string().into_bytes())];
+        map.extend(
+            self.headers
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.clone())),
+        );
+        map
+    }
+
+    pub(crate) fn from_header_map(map: Vec<(Vec<u8>, Vec<u8>)>, body: Vec<u8>) -> Self {
+        let mut status = 0;
+        let mut headers = Vec::with_capacity(map.len());
+        for (name, value) in map {
+            if name == b":status" {
+                status = std::str::from_utf8(&value)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+            } else {
+                headers.push((name, value));
+            }
+        }
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// What happened to one request.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// What the client received.
+    pub response: HttpResponse,
+    /// Whether the plugin answered with a local reply (the upstream was not called).
+    pub local_reply: bool,
+    /// The request headers the upstream received (pseudo-headers included), if forwarded.
+    pub forwarded: Option<Vec<(Vec<u8>, Vec<u8>)>>,
+}

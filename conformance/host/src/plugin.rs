@@ -1,0 +1,285 @@
+//! Loading a plugin and driving HTTP exchanges through it.
+
+use std::path::{Path, PathBuf};
+
+use wasmtime::{Engine, Instance, Linker, Module, Store, TypedFunc};
+
+use crate::abi::{self, HostState, Phase};
+use crate::error::HostError;
+use crate::http::{Exchange, HttpRequest, HttpResponse};
+
+/// proxy-wasm `Action::Continue`.
+const CONTINUE: i32 = 0;
+
+/// A compiled plugin module; instantiate it once per configuration.
+pub struct Plugin {
+    engine: Engine,
+    module: Module,
+    linker: Linker<HostState>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin").finish_non_exhaustive()
+    }
+}
+
+/// One line the plugin logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// `trace`, `debug`, `info`, `warn`, `error`, `critical`, or `stdout`/`stderr` for WASI
+    /// output.
+    pub level: &'static str,
+    /// The message.
+    pub message: String,
+}
+
+impl Plugin {
+    /// Where `cargo xtask build` puts the polycors plugin: the workspace's
+    /// `target/wasm32-wasip1/release-wasm/polycors_proxy_wasm.wasm` (honouring
+    /// `CARGO_TARGET_DIR`).
+    pub fn default_path() -> PathBuf {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+        target.join("wasm32-wasip1/release-wasm/polycors_proxy_wasm.wasm")
+    }
+
+    /// Reads and compiles a module.
+    pub fn load(path: &Path) -> Result<Self, HostError> {
+        if !path.is_file() {
+            return Err(HostError::MissingModule {
+                path: path.to_path_buf(),
+            });
+        }
+        let engine = Engine::default();
+        let module = Module::from_file(&engine, path)
+            .map_err(|e| HostError::Load(format!("{}: {e:#}", path.display())))?;
+        let mut linker = Linker::new(&engine);
+        abi::define(&mut linker).map_err(|e| HostError::Load(format!("{e:#}")))?;
+        linker
+            .define_unknown_imports_as_traps(&module)
+            .map_err(|e| HostError::Load(format!("{e:#}")))?;
+        Ok(Self {
+            engine,
+            module,
+            linker,
+        })
+    }
+
+    /// A new instance configured with `configuration` (the plugin configuration bytes, JSON
+    /// for polycors), logging at `info` and above.
+    pub fn instantiate(&self, configuration: &[u8]) -> Result<PluginInstance, HostError> {
+        self.instantiate_with_log_level(configuration, abi::LOG_INFO)
+    }
+
+    /// Like [`instantiate`](Self::instantiate), with the log level the host reports to the
+    /// plugin (0 trace, 1 debug, 2 info, 3 warn, 4 error, 5 critical).
+    pub fn instantiate_with_log_level(
+        &self,
+        configuration: &[u8],
+        log_level: i32,
+    ) -> Result<PluginInstance, HostError> {
+        let mut store = Store::new(&self.engine, HostState::new(log_level));
+        let instance = self
+            .linker
+            .instantiate(&mut store, &self.module)
+            .map_err(|e| HostError::Load(format!("{e:#}")))?;
+        let exports = Exports::find(&instance, &mut store)?;
+        abi::attach(&instance, &mut store).map_err(|e| HostError::Load(format!("{e:#}")))?;
+        let mut plugin = PluginInstance {
+            store,
+            exports,
+            root_id: 1,
+            next_id: 2,
+        };
+        plugin.start(configuration)?;
+        Ok(plugin)
+    }
+}
+
+struct Exports {
+    initialize: Option<TypedFunc<(), ()>>,
+    on_context_create: TypedFunc<(i32, i32), ()>,
+    on_vm_start: TypedFunc<(i32, i32), i32>,
+    on_configure: TypedFunc<(i32, i32), i32>,
+    on_request_headers: TypedFunc<(i32, i32, i32), i32>,
+    on_response_headers: TypedFunc<(i32, i32, i32), i32>,
+    on_done: TypedFunc<i32, i32>,
+    on_log: TypedFunc<i32, ()>,
+    on_delete: TypedFunc<i32, ()>,
+}
+
+impl Exports {
+    fn find(instance: &Instance, store: &mut Store<HostState>) -> Result<Self, HostError> {
+        macro_rules! export {
+            ($name:literal) => {
+                instance
+                    .get_typed_func(&mut *store, $name)
+                    .map_err(|e| HostError::Load(format!("export {}: {e:#}", $name)))?
+            };
+        }
+        Ok(Self {
+            initialize: instance.get_typed_func(&mut *store, "_initialize").ok(),
+            on_context_create: export!("proxy_on_context_create"),
+            on_vm_start: export!("proxy_on_vm_start"),
+            on_configure: export!("proxy_on_configure"),
+            on_request_headers: export!("proxy_on_request_headers"),
+            on_response_headers: export!("proxy_on_response_headers"),
+            on_done: export!("proxy_on_done"),
+            on_log: export!("proxy_on_log"),
+            on_delete: export!("proxy_on_delete"),
+        })
+    }
+}
+
+/// A configured plugin: a root context that serves any number of HTTP contexts.
+pub struct PluginInstance {
+    store: Store<HostState>,
+    exports: Exports,
+    root_id: i32,
+    next_id: i32,
+}
+
+impl std::fmt::Debug for PluginInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginInstance")
+            .field("next_id", &self.next_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn trap(error: wasmtime::Error) -> HostError {
+    HostError::Trap(format!("{error:#}"))
+}
+
+impl PluginInstance {
+    fn start(&mut self, configuration: &[u8]) -> Result<(), HostError> {
+        if let Some(initialize) = &self.exports.initialize {
+            initialize.call(&mut self.store, ()).map_err(trap)?;
+        }
+        let root = self.root_id;
+        self.exports
+            .on_context_create
+            .call(&mut self.store, (root, 0))
+            .map_err(trap)?;
+        self.exports
+            .on_vm_start
+            .call(&mut self.store, (root, 0))
+            .map_err(trap)?;
+        self.store.data_mut().phase = Phase::Configure;
+        self.store.data_mut().configuration = configuration.to_vec();
+        let size = i32::try_from(configuration.len()).unwrap_or(i32::MAX);
+        let ok = self
+            .exports
+            .on_configure
+            .call(&mut self.store, (root, size));
+        let state = self.store.data_mut();
+        state.phase = Phase::Idle;
+        state.configuration.clear();
+        if ok.map_err(trap)? == 0 {
+            let log = self
+                .store
+                .data()
+                .log
+                .iter()
+                .filter(|l| matches!(l.level, "warn" | "error" | "critical"))
+                .map(|l| l.message.clone())
+                .collect();
+            return Err(HostError::ConfigureFailed { log });
+        }
+        Ok(())
+    }
+
+    /// Sends `request` through the plugin. If the plugin lets it through, `upstream` is called
+    /// with the request headers as forwarded (pseudo-headers included) and its response goes
+    /// back through the plugin.
+    pub fn http_request(
+        &mut self,
+        request: &HttpRequest,
+        upstream: impl FnOnce(&[(Vec<u8>, Vec<u8>)]) -> HttpResponse,
+    ) -> Result<Exchange, HostError> {
+        let context = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1).max(2);
+        self.exports
+            .on_context_create
+            .call(&mut self.store, (context, self.root_id))
+            .map_err(trap)?;
+
+        let headers = request.header_map();
+        let count = i32::try_from(headers.len()).unwrap_or(i32::MAX);
+        {
+            let state = self.store.data_mut();
+            state.begin_request(headers, request);
+        }
+        let action = self
+            .exports
+            .on_request_headers
+            .call(&mut self.store, (context, count, 1))
+            .map_err(trap)?;
+        let state = self.store.data_mut();
+        state.phase = Phase::Forwarding;
+        let request_headers = std::mem::take(&mut state.request_headers);
+
+        let (mut response, local_reply, forwarded) = match state.local_reply.take() {
+            Some(reply) => (reply, true, None),
+            None if action == CONTINUE => {
+                let response = upstream(&request_headers);
+                (response, false, Some(request_headers))
+            }
+            None => return Err(HostError::Stalled),
+        };
+
+        let map = response.header_map();
+        let count = i32::try_from(map.len()).unwrap_or(i32::MAX);
+        let state = self.store.data_mut();
+        state.phase = Phase::ResponseHeaders;
+        state.response_headers = map;
+        self.exports
+            .on_response_headers
+            .call(&mut self.store, (context, count, 1))
+            .map_err(trap)?;
+        let state = self.store.data_mut();
+        state.phase = Phase::Idle;
+        let map = std::mem::take(&mut state.response_headers);
+        if let Some(reply) = state.local_reply.take() {
+            // A local reply sent while encoding replaces the response, as in Envoy.
+            response = reply;
+        } else {
+            response = HttpResponse::from_header_map(map, std::mem::take(&mut response.body));
+        }
+
+        self.exports
+            .on_done
+            .call(&mut self.store, context)
+            .map_err(trap)?;
+        self.exports
+            .on_log
+            .call(&mut self.store, context)
+            .map_err(trap)?;
+        self.exports
+            .on_delete
+            .call(&mut self.store, context)
+            .map_err(trap)?;
+        Ok(Exchange {
+            response,
+            local_reply,
+            forwarded,
+        })
+    }
+
+    /// Everything the plugin has logged so far.
+    pub fn log(&self) -> &[LogLine] {
+        &self.store.data().log
+    }
+
+    /// Takes the log lines collected so far.
+    pub fn take_log(&mut self) -> Vec<LogLine> {
+        std::mem::take(&mut self.store.data_mut().log)
+    }
+
+    /// The size of the guest's linear memory, in bytes.
+    pub fn memory_size(&mut self) -> usize {
+        abi::memory_size(&mut self.store)
+    }
+}

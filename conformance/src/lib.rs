@@ -1,0 +1,292 @@
+//! # polycors-conformance
+//!
+//! Request/response cases as data (`conformance/cases/*.yaml`), and one [`Target`] per adapter
+//! that turns a case into normalised [`Outcome`]s. Every target is checked against the same
+//! insta snapshot per case (`tests/conformance.rs`), so adapters cannot drift apart.
+//!
+//! ## Case files
+//!
+//! ```yaml
+//! description: what the case shows
+//! config: { allow_origins: [http://a.test] }   # the policy (or `plugin_config` with `_rules_`)
+//! requests:
+//!   - name: preflight
+//!     method: OPTIONS                 # default GET
+//!     authority: api.test             # default api.test; the scheme is http
+//!     path: /anything                 # default /
+//!     headers:                        # ordered pairs; repeat a name to send it twice
+//!       - [origin, http://a.test]
+//!       - {name: origin, hex: 68747470}   # raw bytes, for non-UTF-8 values
+//!     route_name: r1                  # proxy-wasm properties (plugin_config cases)
+//!     cluster_name: outbound|80||svc.local
+//!     upstream:                       # the response if the request is forwarded
+//!       status: 200
+//!       headers: [[vary, Accept-Encoding]]
+//!       body: hello
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub mod targets;
+
+/// One case file: a configuration and the requests sent through it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// The file stem, used as the snapshot name.
+    #[serde(skip)]
+    pub name: String,
+    /// What the case shows.
+    pub description: String,
+    /// The policy configuration, as a user writes it (YAML).
+    #[serde(default)]
+    pub config: Option<serde_json::Value>,
+    /// A proxy-wasm plugin configuration with Higress `_rules_` (only targets that select
+    /// policies by route run it).
+    #[serde(default)]
+    pub plugin_config: Option<serde_json::Value>,
+    /// The requests, in order.
+    pub requests: Vec<CaseRequest>,
+}
+
+/// One request of a case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseRequest {
+    /// A short name, shown in the snapshot.
+    pub name: String,
+    /// The method, as sent.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// The request's authority (`Host`).
+    #[serde(default = "default_authority")]
+    pub authority: String,
+    /// Path and query.
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// Header lines, in order.
+    #[serde(default)]
+    pub headers: Vec<HeaderLine>,
+    /// Envoy `route_name` property.
+    #[serde(default)]
+    pub route_name: Option<String>,
+    /// Envoy `cluster_name` property.
+    #[serde(default)]
+    pub cluster_name: Option<String>,
+    /// The upstream's response, if the request is forwarded.
+    #[serde(default)]
+    pub upstream: Upstream,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+fn default_authority() -> String {
+    "api.test".into()
+}
+fn default_path() -> String {
+    "/".into()
+}
+
+/// A header line: `[name, value]`, or `{name, hex}` for raw bytes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HeaderLine {
+    /// A text value.
+    Text(String, String),
+    /// Raw bytes, written in hex in case files.
+    Bytes {
+        /// The header name.
+        name: String,
+        /// The value's bytes (hex digits in the file, whitespace ignored).
+        #[serde(deserialize_with = "from_hex")]
+        hex: Vec<u8>,
+    },
+}
+
+impl HeaderLine {
+    /// The name and the value's bytes.
+    pub fn pair(&self) -> (String, Vec<u8>) {
+        match self {
+            Self::Text(name, value) => (name.clone(), value.clone().into_bytes()),
+            Self::Bytes { name, hex } => (name.clone(), hex.clone()),
+        }
+    }
+}
+
+fn from_hex<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .filter(|p| p.len() == 2)
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+                .ok_or_else(|| serde::de::Error::custom(format!("bad hex digits {pair:?}")))
+        })
+        .collect()
+}
+
+/// The upstream response for a forwarded request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upstream {
+    /// Status code.
+    #[serde(default = "default_status")]
+    pub status: u16,
+    /// Header lines, in order.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// Body text.
+    #[serde(default = "default_body")]
+    pub body: String,
+}
+
+fn default_status() -> u16 {
+    200
+}
+fn default_body() -> String {
+    "upstream body".into()
+}
+
+impl Default for Upstream {
+    fn default() -> Self {
+        Self {
+            status: default_status(),
+            headers: Vec::new(),
+            body: default_body(),
+        }
+    }
+}
+
+/// What a client saw for one request, normalised so that every target can be compared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// The request's name.
+    pub request: String,
+    /// `policy` (answered locally) or `upstream` (forwarded).
+    pub answered_by: &'static str,
+    /// Response status.
+    pub status: u16,
+    /// Response headers: lowercase names sorted, values in order; `date`, `server` and
+    /// `content-length` (framework-specific) are left out. Shown as `name: value` lines.
+    #[serde(serialize_with = "header_lines")]
+    pub headers: Vec<(String, String)>,
+    /// Response body.
+    pub body: String,
+    /// The request headers the upstream saw (forwarded requests only), lowercase, sorted.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_header_lines"
+    )]
+    pub upstream_saw: Option<Vec<(String, String)>>,
+}
+
+fn header_lines<S: serde::Serializer>(
+    headers: &[(String, String)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(
+        headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}")),
+    )
+}
+
+fn optional_header_lines<S: serde::Serializer>(
+    headers: &Option<Vec<(String, String)>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match headers {
+        Some(headers) => header_lines(headers, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// Renders header bytes as text: UTF-8 as is, anything else escaped.
+pub fn show(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => bytes.escape_ascii().to_string(),
+    }
+}
+
+/// Normalises header lines: lowercase names, stable sort by name, framework headers dropped.
+pub fn normalise_headers<'a>(
+    lines: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = lines
+        .into_iter()
+        .map(|(n, v)| (show(n).to_ascii_lowercase(), show(v)))
+        .filter(|(n, _)| !matches!(n.as_str(), "date" | "server" | "content-length"))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// An adapter under test.
+pub trait Target {
+    /// The target's name (`core`, `tower`, `actix`, `proxy-wasm`).
+    fn name(&self) -> &'static str;
+    /// Whether the target selects policies by route (runs `plugin_config` cases).
+    fn supports_rules(&self) -> bool {
+        false
+    }
+    /// Sends every request of `case` through the adapter.
+    fn run(&mut self, case: &Case) -> Vec<Outcome>;
+}
+
+/// The directory holding the case files.
+pub fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")
+}
+
+/// Loads every case file, sorted by name.
+pub fn load_cases() -> Vec<Case> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(cases_dir())
+        .expect("conformance/cases exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).expect("readable case");
+            let mut case: Case =
+                serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            case.name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            assert!(
+                case.config.is_some() != case.plugin_config.is_some(),
+                "{}: give exactly one of config and plugin_config",
+                case.name
+            );
+            case
+        })
+        .collect()
+}
+
+impl Case {
+    /// The policy of a `config` case.
+    pub fn policy(&self) -> polycors::Policy {
+        let config = self.config.as_ref().expect("a config case");
+        polycors::Config::from_value(config)
+            .and_then(polycors::Policy::new)
+            .unwrap_or_else(|e| panic!("{}: {e}", self.name))
+    }
+
+    /// The plugin configuration as JSON bytes (the `config` of a plain case, or
+    /// `plugin_config`).
+    pub fn plugin_json(&self) -> Vec<u8> {
+        let value = self
+            .plugin_config
+            .as_ref()
+            .or(self.config.as_ref())
+            .expect("a config");
+        serde_json::to_vec(value).expect("serialisable")
+    }
+}

@@ -1,0 +1,11 @@
+//! One [`Target`](crate::Target) per adapter.
+
+mod actix;
+mod core;
+mod proxy_wasm;
+mod tower;
+
+pub use self::actix::Actix;
+pub use self::core::Core;
+pub use self::proxy_wasm::ProxyWasm;
+pub use self::tower::Tower;

@@ -1,0 +1,96 @@
+//! polycors-proxy-wasm: the built `.wasm`, run inside `polycors-wasm-host`.
+
+use polycors_wasm_host::{HostError, HttpRequest, HttpResponse, Plugin, PluginInstance};
+
+use crate::{Case, CaseRequest, Outcome, Target, normalise_headers};
+
+/// The plugin, compiled once, instantiated per case.
+#[derive(Debug)]
+pub struct ProxyWasm {
+    plugin: Plugin,
+}
+
+impl ProxyWasm {
+    /// Compiles the plugin built by `cargo xtask build` (see [`Plugin::default_path`]).
+    pub fn load() -> Result<Self, HostError> {
+        Ok(Self {
+            plugin: Plugin::load(&Plugin::default_path())?,
+        })
+    }
+}
+
+/// The header lines an upstream receives for a forwarded proxy-wasm request: `:authority`
+/// becomes `host` again, the other pseudo-headers go.
+fn as_upstream_sees(forwarded: &[(Vec<u8>, Vec<u8>)]) -> Vec<(String, String)> {
+    normalise_headers(forwarded.iter().filter_map(|(n, v)| match n.as_slice() {
+        b":authority" => Some((&b"host"[..], v.as_slice())),
+        name if name.starts_with(b":") => None,
+        name => Some((name, v.as_slice())),
+    }))
+}
+
+impl ProxyWasm {
+    /// The compiled plugin.
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    /// Sends one request through a configured plugin instance (scheme `http`).
+    pub fn outcome(
+        instance: &mut PluginInstance,
+        request: &CaseRequest,
+    ) -> Result<Outcome, HostError> {
+        let mut http = HttpRequest::new(&request.method, "http", &request.authority, &request.path);
+        for line in &request.headers {
+            let (name, value) = line.pair();
+            http = http.header(&name, value);
+        }
+        http.route_name = request.route_name.as_ref().map(|s| s.as_bytes().to_vec());
+        http.cluster_name = request.cluster_name.as_ref().map(|s| s.as_bytes().to_vec());
+        let upstream = &request.upstream;
+        let exchange = instance.http_request(&http, |_| {
+            let mut response = HttpResponse::new(upstream.status).body(upstream.body.clone());
+            for (name, value) in &upstream.headers {
+                response = response.header(name, value);
+            }
+            response
+        })?;
+        let response = exchange.response;
+        Ok(Outcome {
+            request: request.name.clone(),
+            answered_by: if exchange.local_reply {
+                "policy"
+            } else {
+                "upstream"
+            },
+            status: response.status,
+            headers: normalise_headers(response.headers.iter().map(|(n, v)| (&n[..], &v[..]))),
+            body: crate::show(&response.body),
+            upstream_saw: exchange.forwarded.as_deref().map(as_upstream_sees),
+        })
+    }
+}
+
+impl Target for ProxyWasm {
+    fn name(&self) -> &'static str {
+        "proxy-wasm"
+    }
+
+    fn supports_rules(&self) -> bool {
+        true
+    }
+
+    fn run(&mut self, case: &Case) -> Vec<Outcome> {
+        let mut instance = self
+            .plugin
+            .instantiate(&case.plugin_json())
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        case.requests
+            .iter()
+            .map(|request| {
+                ProxyWasm::outcome(&mut instance, request)
+                    .unwrap_or_else(|e| panic!("{} / {}: {e}", case.name, request.name))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,93 @@
+//! polycors-actix on actix-web's own server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Service;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use polycors::{Policy, ScopedPolicies};
+use polycors_actix::Cors;
+
+use crate::report;
+use crate::upstream::{UpstreamRequest, httpbin};
+
+async fn upstream(request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+        .collect();
+    let target = request.uri().to_string();
+    let answer = httpbin(&UpstreamRequest {
+        method: request.method().as_str(),
+        target: &target,
+        headers,
+        body: &body,
+    });
+    let mut response = HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(answer.status)
+            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
+    );
+    for (name, value) in &answer.headers {
+        response.append_header((name.as_str(), value.as_str()));
+    }
+    response.body(answer.body)
+}
+
+/// Serves polycors-actix in front of the upstream (two workers).
+pub fn serve(listener: TcpListener, policy: Policy) -> std::io::Result<()> {
+    let policies = Arc::new(ScopedPolicies::from(policy.clone()));
+    actix_web::rt::System::new().block_on(async move {
+        HttpServer::new(move || {
+            let policies = Arc::clone(&policies);
+            App::new()
+                .wrap(Cors::new(policy.clone()))
+                .wrap_fn(move |request, service| {
+                    let pairs: Vec<(Vec<u8>, Vec<u8>)> = request
+                        .headers()
+                        .iter()
+                        .map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes().to_vec()))
+                        .collect();
+                    let borrowed: Vec<(&[u8], &[u8])> =
+                        pairs.iter().map(|(n, v)| (&n[..], &v[..])).collect();
+                    let authority = request
+                        .headers()
+                        .get(actix_web::http::header::HOST)
+                        .map(|h| h.as_bytes().to_vec())
+                        .unwrap_or_default();
+                    let decision = report::decision(
+                        &policies,
+                        request.method().as_str().as_bytes(),
+                        &authority,
+                        &borrowed,
+                    );
+                    let method = request.method().to_string();
+                    let target = request.uri().to_string();
+                    let origin = request
+                        .headers()
+                        .get(actix_web::http::header::ORIGIN)
+                        .map(|o| o.as_bytes().to_vec());
+                    let call = service.call(request);
+                    async move {
+                        let response = call.await?;
+                        println!(
+                            "{}",
+                            report::line(
+                                &method,
+                                &target,
+                                origin.as_deref(),
+                                &decision,
+                                response.status().as_u16()
+                            )
+                        );
+                        Ok(response)
+                    }
+                })
+                .default_service(web::to(upstream))
+        })
+        .workers(2)
+        .listen(listener)?
+        .run()
+        .await
+    })
+}

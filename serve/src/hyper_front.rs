@@ -1,0 +1,228 @@
+//! The hyper front end shared by the tower and proxy-wasm adapters.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use polycors::{Policy, ScopedPolicies};
+use polycors_tower::CorsLayer;
+use polycors_wasm_host::{HttpRequest, HttpResponse, PluginInstance};
+use tower::{Layer, ServiceExt, service_fn};
+
+use crate::report;
+use crate::upstream::{UpstreamRequest, UpstreamResponse, httpbin};
+
+type Body = Full<Bytes>;
+
+/// The request's header lines, for the upstream and the log.
+fn header_lines<B>(request: &Request<B>) -> Vec<(String, Vec<u8>)> {
+    request
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+fn log_line<B>(policies: &ScopedPolicies, request: &Request<B>) -> impl FnOnce(u16) + use<B> {
+    let lines = header_lines(request);
+    let pairs: Vec<(&[u8], &[u8])> = lines.iter().map(|(n, v)| (n.as_bytes(), &v[..])).collect();
+    let authority = request
+        .headers()
+        .get(http::header::HOST)
+        .map(|h| h.as_bytes().to_vec())
+        .unwrap_or_default();
+    let decision = report::decision(
+        policies,
+        request.method().as_str().as_bytes(),
+        &authority,
+        &pairs,
+    );
+    let method = request.method().to_string();
+    let target = request.uri().to_string();
+    let origin = request
+        .headers()
+        .get(http::header::ORIGIN)
+        .map(|o| o.as_bytes().to_vec());
+    move |status| {
+        println!(
+            "{}",
+            report::line(&method, &target, origin.as_deref(), &decision, status)
+        )
+    }
+}
+
+fn to_response(upstream: UpstreamResponse) -> Response<Body> {
+    let mut builder = Response::builder().status(upstream.status);
+    for (name, value) in &upstream.headers {
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(Full::new(Bytes::from(upstream.body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::from_static(b"bad upstream response"))))
+}
+
+async fn upstream(request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    let method = request.method().to_string();
+    let target = request.uri().to_string();
+    let headers = header_lines(&request);
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    Ok(to_response(httpbin(&UpstreamRequest {
+        method: &method,
+        target: &target,
+        headers,
+        body: &body,
+    })))
+}
+
+async fn accept_loop<F, Fut>(listener: tokio::net::TcpListener, handle: F) -> std::io::Result<()>
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<
+            Output = Result<
+                Response<http_body_util::combinators::UnsyncBoxBody<Bytes, std::io::Error>>,
+                Infallible,
+            >,
+        > + Send
+        + 'static,
+{
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(handle);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Serves polycors-tower in front of the upstream.
+pub async fn serve_tower(listener: tokio::net::TcpListener, policy: Policy) -> std::io::Result<()> {
+    let policies = Arc::new(ScopedPolicies::from(policy.clone()));
+    // `cargo xtask serve` listens on plain HTTP: the scheme is known.
+    let cors = CorsLayer::new(policy).scheme("http");
+    let service = cors.layer(service_fn(upstream));
+    accept_loop(listener, move |request: Request<Incoming>| {
+        let done = log_line(&policies, &request);
+        let service = service.clone();
+        async move {
+            let response = service.oneshot(request).await?;
+            done(response.status().as_u16());
+            let (parts, body) = response.into_parts();
+            let body = body
+                .map_err(|e| std::io::Error::other(e.to_string()))
+                .boxed_unsync();
+            Ok(Response::from_parts(parts, body))
+        }
+    })
+    .await
+}
+
+/// Serves the proxy-wasm plugin (inside polycors-wasm-host) in front of the upstream.
+pub async fn serve_proxy_wasm(
+    listener: tokio::net::TcpListener,
+    instance: PluginInstance,
+    policies: ScopedPolicies,
+) -> std::io::Result<()> {
+    let instance = Arc::new(Mutex::new(instance));
+    let policies = Arc::new(policies);
+    accept_loop(listener, move |request: Request<Incoming>| {
+        let done = log_line(&policies, &request);
+        let instance = Arc::clone(&instance);
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let authority = parts
+                .headers
+                .get(http::header::HOST)
+                .map(|h| h.as_bytes().to_vec())
+                .or_else(|| {
+                    parts
+                        .uri
+                        .authority()
+                        .map(|a| a.as_str().as_bytes().to_vec())
+                })
+                .unwrap_or_default();
+            let target = parts.uri.to_string();
+            let mut http = HttpRequest::new(parts.method.as_str(), "http", "", &target);
+            http.authority = authority;
+            http.headers = parts
+                .headers
+                .iter()
+                .filter(|(n, _)| *n != http::header::HOST)
+                .map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes().to_vec()))
+                .collect();
+            let method = parts.method.to_string();
+            let result = {
+                let mut instance = instance
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let result = instance.http_request(&http, |forwarded| {
+                    let headers = forwarded
+                        .iter()
+                        .filter_map(|(n, v)| match n.as_slice() {
+                            b":authority" => Some(("host".to_owned(), v.clone())),
+                            name if name.starts_with(b":") => None,
+                            name => Some((String::from_utf8_lossy(name).into_owned(), v.clone())),
+                        })
+                        .collect();
+                    let answer = httpbin(&UpstreamRequest {
+                        method: &method,
+                        target: &target,
+                        headers,
+                        body: &body,
+                    });
+                    let mut response = HttpResponse::new(answer.status).body(answer.body);
+                    for (name, value) in &answer.headers {
+                        response = response.header(name, value);
+                    }
+                    response
+                });
+                for line in instance.take_log() {
+                    if matches!(line.level, "warn" | "error" | "critical" | "stderr") {
+                        eprintln!("plugin {}: {}", line.level, line.message.trim_end());
+                    }
+                }
+                result
+            };
+            let response = match result {
+                Ok(exchange) => {
+                    let mut builder = Response::builder().status(exchange.response.status);
+                    for (name, value) in &exchange.response.headers {
+                        if name != b"content-length" {
+                            builder = builder.header(&name[..], &value[..]);
+                        }
+                    }
+                    builder
+                        .body(Full::new(Bytes::from(exchange.response.body)))
+                        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+                }
+                Err(error) => {
+                    eprintln!("plugin failure: {error}");
+                    let mut response = Response::new(Full::new(Bytes::from(format!("{error}\n"))));
+                    *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+                    response
+                }
+            };
+            done(response.status().as_u16());
+            let (parts, body) = response.into_parts();
+            let body = body.map_err(|e| match e {}).boxed_unsync();
+            Ok(Response::from_parts(parts, body))
+        }
+    })
+    .await
+}

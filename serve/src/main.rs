@@ -1,0 +1,113 @@
+//! `polycors-serve` (run it with `cargo xtask serve`): a local HTTP server that enforces a
+//! polycors policy through the tower, actix-web or proxy-wasm adapter, in front of a built-in
+//! httpbin-like upstream, logging one line per request with the decision.
+
+mod actix_front;
+mod config;
+mod hyper_front;
+mod report;
+mod upstream;
+
+use std::process::ExitCode;
+
+use polycors::{Policy, ScopedPolicies};
+use polycors_wasm_host::Plugin;
+
+use crate::config::{Adapter, Options, USAGE};
+
+fn main() -> ExitCode {
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            if message.is_empty() {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(options: &Options) -> Result<(), String> {
+    let (text, source) = options.config_text()?;
+    let json = config::to_json(&text)?;
+    let policies = ScopedPolicies::from_json(&json)
+        .map_err(|e| format!("invalid configuration ({source}):\n{e}"))?;
+    for (rule, warning) in policies.warnings() {
+        match rule {
+            Some(index) => eprintln!("warning: _rules_[{index}]: {warning}"),
+            None => eprintln!("warning: {warning}"),
+        }
+    }
+    let listener = std::net::TcpListener::bind(options.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let announce = || {
+        println!(
+            "polycors serve: {} adapter, policy from {source}, listening on http://{address}",
+            options.adapter.name()
+        );
+    };
+
+    match options.adapter {
+        Adapter::Tower | Adapter::Actix => {
+            let policy = global_policy(&policies, options.adapter)?;
+            if options.adapter == Adapter::Actix {
+                announce();
+                return actix_front::serve(listener, policy).map_err(|e| e.to_string());
+            }
+            runtime()?.block_on(async {
+                listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+                announce();
+                hyper_front::serve_tower(listener, policy)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        }
+        Adapter::ProxyWasm => {
+            let path = options.wasm.clone().unwrap_or_else(Plugin::default_path);
+            let plugin = Plugin::load(&path).map_err(|e| e.to_string())?;
+            let instance = plugin
+                .instantiate_with_log_level(&json, 2)
+                .map_err(|e| e.to_string())?;
+            runtime()?.block_on(async {
+                listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+                announce();
+                hyper_front::serve_proxy_wasm(listener, instance, policies)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        }
+    }
+}
+
+/// tower and actix-web take one policy: the configuration's global one.
+fn global_policy(policies: &ScopedPolicies, adapter: Adapter) -> Result<Policy, String> {
+    policies.global().cloned().ok_or_else(|| {
+        format!(
+            "the configuration has only `_rules_`, which the {} adapter does not select by; \
+             give a top-level policy or use --adapter proxy-wasm",
+            adapter.name()
+        )
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,47 @@
+//! One log line per request: what the policy decided and why.
+
+use polycors::{RequestView, RouteInfo, ScopedPolicies};
+
+/// What the policy decides for a request, as a log fragment (`preflight`, `actual`,
+/// `not-cors`, `reject: origin "…" is not allowed`, `no policy`). The adapter under test makes
+/// the real decision; this is the core's answer for the same request, for the log.
+pub fn decision(
+    policies: &ScopedPolicies,
+    method: &[u8],
+    authority: &[u8],
+    headers: &[(&[u8], &[u8])],
+) -> String {
+    let route = RouteInfo {
+        route_name: None,
+        authority: Some(authority),
+        cluster_name: None,
+    };
+    let Some(policy) = policies.select(&route) else {
+        return "no policy".into();
+    };
+    let mut view = RequestView::new(method);
+    view.set_scheme(b"http").set_authority(authority);
+    for (name, value) in headers {
+        view.add_header(name, value);
+    }
+    let decision = policy.evaluate(&view);
+    match decision.reason() {
+        Some(reason) => format!("reject: {reason}"),
+        None => decision.kind().to_owned(),
+    }
+}
+
+/// The log line.
+pub fn line(
+    method: &str,
+    target: &str,
+    origin: Option<&[u8]>,
+    decision: &str,
+    status: u16,
+) -> String {
+    let origin = origin.map_or_else(
+        || "-".to_owned(),
+        |o| String::from_utf8_lossy(o).into_owned(),
+    );
+    format!("{method} {target} origin={origin} -> {decision} -> {status}")
+}
