@@ -152,7 +152,58 @@ pub(crate) fn parse_json(bytes: &[u8]) -> Result<Value, InvalidConfig> {
 #[cfg(feature = "yaml")]
 pub(crate) fn parse_yaml(text: &str) -> Result<Value, InvalidConfig> {
     check_size(text.len())?;
+    check_flow_nesting(text)?;
     serde_yaml::from_str(text).map_err(|e| syntax(e.to_string()))
+}
+
+/// How deep `[` / `{` may nest in a YAML document. The YAML parser's time grows faster than
+/// linearly with flow nesting (a 200 KB document of brackets takes seconds), so deeper documents
+/// are refused before parsing; no real configuration comes close.
+#[cfg(feature = "yaml")]
+const MAX_FLOW_NESTING: usize = 64;
+
+/// Refuses YAML whose flow collections nest deeper than [`MAX_FLOW_NESTING`], counting brackets
+/// outside quoted scalars and comments. Quotes and comments end at a line break: a rough scan
+/// that can only over-count brackets inside multi-line quoted strings, never miss real nesting.
+#[cfg(feature = "yaml")]
+fn check_flow_nesting(text: &str) -> Result<(), InvalidConfig> {
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut comment = false;
+    let mut escaped = false;
+    let mut previous = b'\n';
+    for &byte in text.as_bytes() {
+        if byte == b'\n' {
+            (quote, comment, escaped) = (None, false, false);
+        } else if comment {
+            // Skipped to the end of the line.
+        } else if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if q == b'"' && byte == b'\\' {
+                escaped = true;
+            } else if byte == q {
+                quote = None;
+            }
+        } else {
+            match byte {
+                b'\'' | b'"' => quote = Some(byte),
+                b'#' if previous.is_ascii_whitespace() => comment = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > MAX_FLOW_NESTING {
+                        return Err(syntax(format!(
+                            "the document nests lists or mappings deeper than {MAX_FLOW_NESTING} levels"
+                        )));
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        previous = byte;
+    }
+    Ok(())
 }
 
 fn check_size(size: usize) -> Result<(), InvalidConfig> {

@@ -282,7 +282,7 @@ impl<'a> Decision<'a> {
             Expose::None => None,
             Expose::Any if credentials => None,
             Expose::Any => Some(FieldValue::Static("*")),
-            Expose::List(joined) => Some(FieldValue::Policy(joined)),
+            Expose::List(joined) => Some(FieldValue::Policy(PolicyField::ExposeHeaders, joined)),
         };
         let mut out: [Option<(&'static str, FieldValue<'s>)>; 7] = Default::default();
         match self {
@@ -299,20 +299,27 @@ impl<'a> Decision<'a> {
             Self::Preflight(p) => {
                 out[0] = Some((ALLOW_ORIGIN, origin(&p.origin)));
                 out[1] = match (&inner.methods, &p.method) {
-                    (Allowed::List { joined, .. }, _) => Some(FieldValue::Policy(joined)),
+                    (Allowed::List { joined, .. }, _) => {
+                        Some(FieldValue::Policy(PolicyField::AllowMethods, joined))
+                    }
                     (Allowed::Any, Some(m)) => Some(FieldValue::Request(m)),
                     (Allowed::Any, None) => None,
                 }
                 .map(|v| (ALLOW_METHODS, v));
                 out[2] = match (&inner.headers, &p.headers) {
-                    (Allowed::List { joined, .. }, _) => Some(FieldValue::Policy(joined)),
+                    (Allowed::List { joined, .. }, _) => {
+                        Some(FieldValue::Policy(PolicyField::AllowHeaders, joined))
+                    }
                     (Allowed::Any, Some(h)) => Some(FieldValue::Request(h)),
                     (Allowed::Any, None) => None,
                 }
                 .map(|v| (ALLOW_HEADERS, v));
                 out[3] = expose().map(|v| (EXPOSE_HEADERS, v));
                 out[4] = credentials.then_some((ALLOW_CREDENTIALS, FieldValue::Static("true")));
-                out[5] = Some((MAX_AGE, FieldValue::Policy(&inner.max_age)));
+                out[5] = Some((
+                    MAX_AGE,
+                    FieldValue::Policy(PolicyField::MaxAge, &inner.max_age),
+                ));
                 out[6] = p
                     .private_network
                     .then_some((ALLOW_PRIVATE_NETWORK, FieldValue::Static("true")));
@@ -328,10 +335,30 @@ impl<'a> Decision<'a> {
 pub enum FieldValue<'v> {
     /// A constant (`*`, `true`, `1.0.0`, ...).
     Static(&'static str),
-    /// A value fixed by the policy (joined lists, max-age); the same bytes for every request.
-    Policy(&'v str),
+    /// A value fixed by the policy (joined lists, max-age): for one policy, the same
+    /// [`PolicyField`] always comes with the same bytes, so an adapter may build its header
+    /// value once per policy and field.
+    Policy(PolicyField, &'v str),
     /// A value derived from the request or response (echoed origin, requested headers, ...).
     Request(&'v [u8]),
+}
+
+/// The values a policy fixes once for all requests (see [`FieldValue::Policy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyField {
+    /// `Access-Control-Allow-Methods` from the configured list.
+    AllowMethods = 0,
+    /// `Access-Control-Allow-Headers` from the configured list.
+    AllowHeaders = 1,
+    /// `Access-Control-Expose-Headers` from the configured list.
+    ExposeHeaders = 2,
+    /// `Access-Control-Max-Age`.
+    MaxAge = 3,
+}
+
+impl PolicyField {
+    /// How many there are: a cache indexed by `field as usize` needs this many slots.
+    pub const COUNT: usize = 4;
 }
 
 impl FieldValue<'_> {
@@ -339,7 +366,7 @@ impl FieldValue<'_> {
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             Self::Static(s) => s.as_bytes(),
-            Self::Policy(s) => s.as_bytes(),
+            Self::Policy(_, s) => s.as_bytes(),
             Self::Request(b) => b,
         }
     }

@@ -199,7 +199,11 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<OriginParts<'_>, OriginProblem> {
 /// Parses an origin from configuration: like [`parse`], but one trailing `/` is tolerated.
 pub(crate) fn parse_configured(text: &str) -> Result<OriginParts<'_>, OriginProblem> {
     let bytes = text.as_bytes();
-    let bytes = bytes.strip_suffix(b"/").unwrap_or(bytes);
+    let bytes = match bytes.strip_suffix(b"/") {
+        // `http://` is an origin without a host, not `http:/` with a trailing slash.
+        Some(stripped) if !bytes.ends_with(b"://") => stripped,
+        _ => bytes,
+    };
     parse(bytes)
 }
 

@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Service;
+use actix_web::middleware::Condition;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use polycors::{Policy, ScopedPolicies};
 use polycors_actix::Cors;
@@ -34,15 +35,22 @@ async fn upstream(request: HttpRequest, body: web::Bytes) -> HttpResponse {
     response.body(answer.body)
 }
 
-/// Serves polycors-actix in front of the upstream (two workers).
-pub fn serve(listener: TcpListener, policy: Policy) -> std::io::Result<()> {
+/// Serves polycors-actix in front of the upstream (two workers); without a policy
+/// (`--no-policy`), the upstream alone.
+pub fn serve(listener: TcpListener, policy: Option<Policy>) -> std::io::Result<()> {
+    let enabled = policy.is_some();
+    let policy = policy.unwrap_or_default();
     let policies = Arc::new(ScopedPolicies::from(policy.clone()));
     actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || {
             let policies = Arc::clone(&policies);
             App::new()
-                .wrap(Cors::new(policy.clone()))
+                .wrap(Condition::new(enabled, Cors::new(policy.clone())))
                 .wrap_fn(move |request, service| {
+                    if report::quiet() {
+                        let call = service.call(request);
+                        return Box::pin(call) as futures_util::future::LocalBoxFuture<'static, _>;
+                    }
                     let pairs: Vec<(Vec<u8>, Vec<u8>)> = request
                         .headers()
                         .iter()
@@ -68,7 +76,7 @@ pub fn serve(listener: TcpListener, policy: Policy) -> std::io::Result<()> {
                         .get(actix_web::http::header::ORIGIN)
                         .map(|o| o.as_bytes().to_vec());
                     let call = service.call(request);
-                    async move {
+                    Box::pin(async move {
                         let response = call.await?;
                         println!(
                             "{}",
@@ -81,7 +89,7 @@ pub fn serve(listener: TcpListener, policy: Policy) -> std::io::Result<()> {
                             )
                         );
                         Ok(response)
-                    }
+                    })
                 })
                 .default_service(web::to(upstream))
         })

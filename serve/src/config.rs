@@ -35,6 +35,8 @@ USAGE: cargo xtask serve [--listen ADDR] [--config FILE] [--adapter tower|actix|
                     `_rules_` are honoured by the proxy-wasm adapter only
   --adapter NAME    tower (default), actix or proxy-wasm (the built plugin in polycors-wasm-host)
   --wasm FILE       the plugin for --adapter proxy-wasm (default: the `cargo xtask build` output)
+  --no-policy       serve the upstream without any CORS policy (the baseline of `cargo xtask load`)
+  --quiet           no per-request log lines
 
 Upstream: /anything[/...] echoes the request as JSON; /response-headers?Name=Value answers with
 those headers; /status/CODE answers with that status.";
@@ -67,6 +69,8 @@ pub struct Options {
     pub config: Option<PathBuf>,
     pub adapter: Adapter,
     pub wasm: Option<PathBuf>,
+    pub no_policy: bool,
+    pub quiet: bool,
 }
 
 impl Options {
@@ -76,6 +80,8 @@ impl Options {
             config: None,
             adapter: Adapter::Tower,
             wasm: None,
+            no_policy: false,
+            quiet: false,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -110,6 +116,8 @@ impl Options {
                         }
                     }
                 }
+                "--no-policy" => options.no_policy = true,
+                "--quiet" => options.quiet = true,
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown argument {other:?}")),
             }

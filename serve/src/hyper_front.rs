@@ -28,30 +28,39 @@ fn header_lines<B>(request: &Request<B>) -> Vec<(String, Vec<u8>)> {
 }
 
 fn log_line<B>(policies: &ScopedPolicies, request: &Request<B>) -> impl FnOnce(u16) + use<B> {
-    let lines = header_lines(request);
-    let pairs: Vec<(&[u8], &[u8])> = lines.iter().map(|(n, v)| (n.as_bytes(), &v[..])).collect();
-    let authority = request
-        .headers()
-        .get(http::header::HOST)
-        .map(|h| h.as_bytes().to_vec())
-        .unwrap_or_default();
-    let decision = report::decision(
-        policies,
-        request.method().as_str().as_bytes(),
-        &authority,
-        &pairs,
-    );
-    let method = request.method().to_string();
-    let target = request.uri().to_string();
-    let origin = request
-        .headers()
-        .get(http::header::ORIGIN)
-        .map(|o| o.as_bytes().to_vec());
-    move |status| {
-        println!(
-            "{}",
-            report::line(&method, &target, origin.as_deref(), &decision, status)
+    let entry = (!report::quiet()).then(|| {
+        let lines = header_lines(request);
+        let pairs: Vec<(&[u8], &[u8])> =
+            lines.iter().map(|(n, v)| (n.as_bytes(), &v[..])).collect();
+        let authority = request
+            .headers()
+            .get(http::header::HOST)
+            .map(|h| h.as_bytes().to_vec())
+            .unwrap_or_default();
+        let decision = report::decision(
+            policies,
+            request.method().as_str().as_bytes(),
+            &authority,
+            &pairs,
+        );
+        let origin = request
+            .headers()
+            .get(http::header::ORIGIN)
+            .map(|o| o.as_bytes().to_vec());
+        (
+            request.method().to_string(),
+            request.uri().to_string(),
+            origin,
+            decision,
         )
+    });
+    move |status| {
+        if let Some((method, target, origin, decision)) = entry {
+            println!(
+                "{}",
+                report::line(&method, &target, origin.as_deref(), &decision, status)
+            );
+        }
     }
 }
 
@@ -106,6 +115,17 @@ where
     }
 }
 
+/// Serves the upstream alone: the baseline for load tests (`--no-policy`).
+pub async fn serve_plain(listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    accept_loop(listener, move |request: Request<Incoming>| async move {
+        let response = upstream(request).await?;
+        let (parts, body) = response.into_parts();
+        let body = body.map_err(|e| match e {}).boxed_unsync();
+        Ok(Response::from_parts(parts, body))
+    })
+    .await
+}
+
 /// Serves polycors-tower in front of the upstream.
 pub async fn serve_tower(listener: tokio::net::TcpListener, policy: Policy) -> std::io::Result<()> {
     let policies = Arc::new(ScopedPolicies::from(policy.clone()));
@@ -128,17 +148,30 @@ pub async fn serve_tower(listener: tokio::net::TcpListener, policy: Policy) -> s
     .await
 }
 
+/// Locks a free plugin instance (there is one per worker thread), or waits for the first.
+fn lock_any(instances: &[Mutex<PluginInstance>]) -> std::sync::MutexGuard<'_, PluginInstance> {
+    instances
+        .iter()
+        .find_map(|m| m.try_lock().ok())
+        .unwrap_or_else(|| {
+            instances[0]
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        })
+}
+
 /// Serves the proxy-wasm plugin (inside polycors-wasm-host) in front of the upstream.
 pub async fn serve_proxy_wasm(
     listener: tokio::net::TcpListener,
-    instance: PluginInstance,
+    instances: Vec<PluginInstance>,
     policies: ScopedPolicies,
 ) -> std::io::Result<()> {
-    let instance = Arc::new(Mutex::new(instance));
+    let instances: Arc<Vec<Mutex<PluginInstance>>> =
+        Arc::new(instances.into_iter().map(Mutex::new).collect());
     let policies = Arc::new(policies);
     accept_loop(listener, move |request: Request<Incoming>| {
         let done = log_line(&policies, &request);
-        let instance = Arc::clone(&instance);
+        let instances = Arc::clone(&instances);
         async move {
             let (parts, body) = request.into_parts();
             let body = body
@@ -168,9 +201,7 @@ pub async fn serve_proxy_wasm(
                 .collect();
             let method = parts.method.to_string();
             let result = {
-                let mut instance = instance
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut instance = lock_any(&instances);
                 let result = instance.http_request(&http, |forwarded| {
                     let headers = forwarded
                         .iter()

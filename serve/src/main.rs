@@ -37,6 +37,7 @@ fn main() -> ExitCode {
 }
 
 fn run(options: &Options) -> Result<(), String> {
+    report::set_quiet(options.quiet);
     let (text, source) = options.config_text()?;
     let json = config::to_json(&text)?;
     let policies = ScopedPolicies::from_json(&json)
@@ -51,18 +52,39 @@ fn run(options: &Options) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let announce = || {
+        let policy = if options.no_policy {
+            "no policy (--no-policy)".to_owned()
+        } else {
+            format!("policy from {source}")
+        };
         println!(
-            "polycors serve: {} adapter, policy from {source}, listening on http://{address}",
+            "polycors serve: {} adapter, {policy}, listening on http://{address}",
             options.adapter.name()
         );
     };
+
+    if options.no_policy {
+        if options.adapter == Adapter::Actix {
+            announce();
+            return actix_front::serve(listener, None).map_err(|e| e.to_string());
+        }
+        return runtime()?.block_on(async {
+            listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+            let listener =
+                tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+            announce();
+            hyper_front::serve_plain(listener)
+                .await
+                .map_err(|e| e.to_string())
+        });
+    }
 
     match options.adapter {
         Adapter::Tower | Adapter::Actix => {
             let policy = global_policy(&policies, options.adapter)?;
             if options.adapter == Adapter::Actix {
                 announce();
-                return actix_front::serve(listener, policy).map_err(|e| e.to_string());
+                return actix_front::serve(listener, Some(policy)).map_err(|e| e.to_string());
             }
             runtime()?.block_on(async {
                 listener.set_nonblocking(true).map_err(|e| e.to_string())?;
@@ -77,15 +99,17 @@ fn run(options: &Options) -> Result<(), String> {
         Adapter::ProxyWasm => {
             let path = options.wasm.clone().unwrap_or_else(Plugin::default_path);
             let plugin = Plugin::load(&path).map_err(|e| e.to_string())?;
-            let instance = plugin
-                .instantiate_with_log_level(&json, 2)
+            // One configured instance per worker thread, as Envoy runs one VM per worker.
+            let instances = (0..WORKERS)
+                .map(|_| plugin.instantiate_with_log_level(&json, 2))
+                .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| e.to_string())?;
             runtime()?.block_on(async {
                 listener.set_nonblocking(true).map_err(|e| e.to_string())?;
                 let listener =
                     tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
                 announce();
-                hyper_front::serve_proxy_wasm(listener, instance, policies)
+                hyper_front::serve_proxy_wasm(listener, instances, policies)
                     .await
                     .map_err(|e| e.to_string())
             })
@@ -104,9 +128,12 @@ fn global_policy(policies: &ScopedPolicies, adapter: Adapter) -> Result<Policy, 
     })
 }
 
+/// Worker threads (and plugin instances) of the hyper front end.
+const WORKERS: usize = 2;
+
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(WORKERS)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())

@@ -1,6 +1,20 @@
 //! One log line per request: what the policy decided and why.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use polycors::{RequestView, RouteInfo, ScopedPolicies};
+
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Turns the per-request log off (`--quiet`, for load tests).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Whether the per-request log is off.
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
 
 /// What the policy decides for a request, as a log fragment (`preflight`, `actual`,
 /// `not-cors`, `reject: origin "…" is not allowed`, `no policy`). The adapter under test makes

@@ -30,6 +30,7 @@
 //! scheme and host, which honour `Forwarded` / `X-Forwarded-Proto` / `X-Forwarded-Host` when a
 //! proxy sets them.
 
+use std::cell::OnceCell;
 use std::future::{Ready, ready};
 use std::rc::Rc;
 
@@ -39,7 +40,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{Error, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use polycors::{FieldValue, Policy, RequestView, ResponseHeaders};
+use polycors::{Decision, FieldValue, Policy, PolicyField, RequestView, ResponseHeaders};
 
 /// Middleware factory enforcing a CORS [`Policy`]; use with `App::wrap`.
 #[derive(Clone, Debug)]
@@ -71,6 +72,7 @@ where
         ready(Ok(CorsMiddleware {
             service: Rc::new(service),
             policy: self.policy.clone(),
+            cache: Rc::default(),
         }))
     }
 }
@@ -80,20 +82,36 @@ where
 pub struct CorsMiddleware<S> {
     service: Rc<S>,
     policy: Policy,
+    cache: Rc<ValueCache>,
 }
+
+/// The policy's fixed header values (see [`PolicyField`]), built once per worker: a clone of a
+/// built `HeaderValue` is a reference-count increment, not a copy.
+#[derive(Debug, Default)]
+struct ValueCache([OnceCell<Option<HeaderValue>>; PolicyField::COUNT]);
 
 /// An actix header map as the core's [`ResponseHeaders`].
 struct ActixHeaders<'a> {
     map: &'a mut HeaderMap,
     /// Visit headers in name order (see `for_each`).
     ordered: bool,
+    cache: &'a ValueCache,
+    /// The request's Origin, reused where the decision echoes it.
+    origin: Option<&'a HeaderValue>,
 }
 
 impl<'a> ActixHeaders<'a> {
-    fn new(map: &'a mut HeaderMap, decision: &polycors::Decision<'_>) -> Self {
+    fn new(
+        map: &'a mut HeaderMap,
+        decision: &Decision<'_>,
+        cache: &'a ValueCache,
+        origin: Option<&'a HeaderValue>,
+    ) -> Self {
         Self {
             map,
             ordered: decision.exposes_response_headers(),
+            cache,
+            origin,
         }
     }
 }
@@ -124,15 +142,21 @@ impl ResponseHeaders for ActixHeaders<'_> {
     }
 
     fn set(&mut self, name: &'static str, value: FieldValue<'_>) {
+        // The core only writes validated bytes; a value that does not convert is skipped rather
+        // than risk a panic.
         let value = match value {
-            FieldValue::Static(s) => HeaderValue::from_static(s),
-            other => match HeaderValue::from_bytes(other.as_bytes()) {
-                Ok(v) => v,
-                // The core only writes validated bytes; never panic on a surprise.
-                Err(_) => return,
+            FieldValue::Static(s) => Some(HeaderValue::from_static(s)),
+            FieldValue::Policy(field, s) => self.cache.0[field as usize]
+                .get_or_init(|| HeaderValue::from_str(s).ok())
+                .clone(),
+            FieldValue::Request(bytes) => match self.origin {
+                Some(origin) if origin.as_bytes() == bytes => Some(origin.clone()),
+                _ => HeaderValue::from_bytes(bytes).ok(),
             },
         };
-        self.map.insert(HeaderName::from_static(name), value);
+        if let Some(value) = value {
+            self.map.insert(HeaderName::from_static(name), value);
+        }
     }
 }
 
@@ -148,7 +172,7 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let decision = {
+        let forwarded = {
             let headers = request.headers();
             // Same-origin detection only matters for requests with an Origin.
             let info = headers
@@ -162,21 +186,43 @@ where
                 view.set_scheme(info.scheme().as_bytes())
                     .set_authority(info.host().as_bytes());
             }
-            self.policy.evaluate(&view).into_owned()
+            let decision = self.policy.evaluate(&view);
+            match decision.local_response() {
+                // Answered here: the response is built while the request is still borrowed.
+                Some(local) => {
+                    let status =
+                        StatusCode::from_u16(local.status).unwrap_or(StatusCode::FORBIDDEN);
+                    let mut response = HttpResponse::with_body(status, local.body.into_owned());
+                    decision.apply(&mut ActixHeaders::new(
+                        response.headers_mut(),
+                        &decision,
+                        &self.cache,
+                        headers.get(header::ORIGIN),
+                    ));
+                    Err(response)
+                }
+                None => Ok(decision.into_owned()),
+            }
+        };
+        let decision = match forwarded {
+            Ok(decision) => decision,
+            Err(response) => {
+                let response = request.into_response(response.map_into_boxed_body());
+                return Box::pin(ready(Ok(response.map_into_right_body())));
+            }
         };
 
-        if let Some(local) = decision.local_response() {
-            let status = StatusCode::from_u16(local.status).unwrap_or(StatusCode::FORBIDDEN);
-            let mut response = HttpResponse::with_body(status, local.body.into_owned());
-            decision.apply(&mut ActixHeaders::new(response.headers_mut(), &decision));
-            let response = request.into_response(response.map_into_boxed_body());
-            return Box::pin(ready(Ok(response.map_into_right_body())));
-        }
-
+        let origin = request.headers().get(header::ORIGIN).cloned();
         let service = Rc::clone(&self.service);
+        let cache = Rc::clone(&self.cache);
         Box::pin(async move {
             let mut response = service.call(request).await?;
-            decision.apply(&mut ActixHeaders::new(response.headers_mut(), &decision));
+            decision.apply(&mut ActixHeaders::new(
+                response.headers_mut(),
+                &decision,
+                &cache,
+                origin.as_ref(),
+            ));
             Ok(response.map_into_left_body())
         })
     }

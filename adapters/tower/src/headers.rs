@@ -2,7 +2,9 @@
 
 use http::Request;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use polycors::{FieldValue, RequestView, ResponseHeaders};
+use std::sync::OnceLock;
+
+use polycors::{FieldValue, PolicyField, RequestView, ResponseHeaders};
 
 /// Builds the core's view of an `http` request. `scheme` overrides the URI's scheme.
 pub fn request_view<'a, B>(request: &'a Request<B>, scheme: Option<&'a str>) -> RequestView<'a> {
@@ -21,31 +23,80 @@ pub fn request_view<'a, B>(request: &'a Request<B>, scheme: Option<&'a str>) -> 
     view
 }
 
+/// The policy's fixed header values (see [`PolicyField`]), built once and shared by every clone
+/// of a layer: a clone of a built `HeaderValue` is a reference-count increment, not a copy.
+#[derive(Debug, Default)]
+pub(crate) struct ValueCache([OnceLock<Option<HeaderValue>>; PolicyField::COUNT]);
+
+impl ValueCache {
+    fn get(&self, field: PolicyField, value: &str) -> Option<HeaderValue> {
+        self.0[field as usize]
+            .get_or_init(|| HeaderValue::from_str(value).ok())
+            .clone()
+    }
+}
+
 /// An `http` header map as the core's [`ResponseHeaders`].
-pub struct HttpHeaders<'a>(pub &'a mut HeaderMap);
+pub struct HttpHeaders<'a> {
+    map: &'a mut HeaderMap,
+    cache: Option<&'a ValueCache>,
+    origin: Option<&'a HeaderValue>,
+}
+
+impl<'a> HttpHeaders<'a> {
+    /// Wraps a response's header map.
+    pub fn new(map: &'a mut HeaderMap) -> Self {
+        Self {
+            map,
+            cache: None,
+            origin: None,
+        }
+    }
+
+    /// Wraps a response's header map, reusing the policy's built values and the request's
+    /// `Origin` value where the decision echoes it.
+    pub(crate) fn with_cache(
+        map: &'a mut HeaderMap,
+        cache: &'a ValueCache,
+        origin: Option<&'a HeaderValue>,
+    ) -> Self {
+        Self {
+            map,
+            cache: Some(cache),
+            origin,
+        }
+    }
+}
 
 impl ResponseHeaders for HttpHeaders<'_> {
     fn for_each(&self, f: &mut dyn FnMut(&[u8], &[u8])) {
-        for (name, value) in self.0.iter() {
+        for (name, value) in self.map.iter() {
             f(name.as_str().as_bytes(), value.as_bytes());
         }
     }
 
     fn remove(&mut self, name: &[u8]) {
         if let Ok(name) = HeaderName::from_bytes(name) {
-            self.0.remove(name);
+            self.map.remove(name);
         }
     }
 
     fn set(&mut self, name: &'static str, value: FieldValue<'_>) {
+        // The core only writes validated bytes; a value that does not convert is skipped rather
+        // than risk a panic.
         let value = match value {
-            FieldValue::Static(s) => HeaderValue::from_static(s),
-            other => match HeaderValue::from_bytes(other.as_bytes()) {
-                Ok(v) => v,
-                // The core only writes validated bytes; never panic on a surprise.
-                Err(_) => return,
+            FieldValue::Static(s) => Some(HeaderValue::from_static(s)),
+            FieldValue::Policy(field, s) => match self.cache {
+                Some(cache) => cache.get(field, s),
+                None => HeaderValue::from_str(s).ok(),
+            },
+            FieldValue::Request(bytes) => match self.origin {
+                Some(origin) if origin.as_bytes() == bytes => Some(origin.clone()),
+                _ => HeaderValue::from_bytes(bytes).ok(),
             },
         };
-        self.0.insert(HeaderName::from_static(name), value);
+        if let Some(value) = value {
+            self.map.insert(HeaderName::from_static(name), value);
+        }
     }
 }

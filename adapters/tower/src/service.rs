@@ -4,6 +4,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use std::sync::Arc;
+
+use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use polycors::{Decision, Policy};
@@ -11,13 +14,14 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::CorsBody;
-use crate::headers::{HttpHeaders, request_view};
+use crate::headers::{HttpHeaders, ValueCache, request_view};
 
 /// A [`Layer`] that enforces a CORS [`Policy`].
 #[derive(Clone, Debug)]
 pub struct CorsLayer {
     policy: Policy,
     scheme: Option<&'static str>,
+    cache: Arc<ValueCache>,
 }
 
 impl CorsLayer {
@@ -26,6 +30,7 @@ impl CorsLayer {
         Self {
             policy: policy.into(),
             scheme: None,
+            cache: Arc::default(),
         }
     }
 
@@ -45,6 +50,7 @@ impl<S> Layer<S> for CorsLayer {
             inner,
             policy: self.policy.clone(),
             scheme: self.scheme,
+            cache: Arc::clone(&self.cache),
         }
     }
 }
@@ -55,6 +61,7 @@ pub struct Cors<S> {
     inner: S,
     policy: Policy,
     scheme: Option<&'static str>,
+    cache: Arc<ValueCache>,
 }
 
 impl<S> Cors<S> {
@@ -82,7 +89,12 @@ where
             let mut response = Response::new(CorsBody::local(&local.body));
             *response.status_mut() =
                 StatusCode::from_u16(local.status).unwrap_or(StatusCode::FORBIDDEN);
-            decision.apply(&mut HttpHeaders(response.headers_mut()));
+            let origin = request.headers().get(header::ORIGIN);
+            decision.apply(&mut HttpHeaders::with_cache(
+                response.headers_mut(),
+                &self.cache,
+                origin,
+            ));
             return ResponseFuture {
                 state: State::Local {
                     response: Some(response),
@@ -90,10 +102,15 @@ where
             };
         }
         let decision = decision.into_owned();
+        let origin = request.headers().get(header::ORIGIN).cloned();
         ResponseFuture {
             state: State::Forward {
                 future: self.inner.call(request),
-                decision: Some(decision),
+                apply: Some(Apply {
+                    decision,
+                    origin,
+                    cache: Arc::clone(&self.cache),
+                }),
             },
         }
     }
@@ -107,10 +124,17 @@ pin_project! {
     }
 }
 
+/// What a forwarded request's response needs: the decision, and what makes writing it cheap.
+struct Apply {
+    decision: Decision<'static>,
+    origin: Option<HeaderValue>,
+    cache: Arc<ValueCache>,
+}
+
 pin_project! {
     #[project = StateProj]
     enum State<F> {
-        Forward { #[pin] future: F, decision: Option<Decision<'static>> },
+        Forward { #[pin] future: F, apply: Option<Apply> },
         Local { response: Option<Response<CorsBody<()>>> },
     }
 }
@@ -123,10 +147,19 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Forward { future, decision } => {
+            StateProj::Forward { future, apply } => {
                 let mut response = std::task::ready!(future.poll(cx))?;
-                if let Some(decision) = decision.take() {
-                    decision.apply(&mut HttpHeaders(response.headers_mut()));
+                if let Some(Apply {
+                    decision,
+                    origin,
+                    cache,
+                }) = apply.take()
+                {
+                    decision.apply(&mut HttpHeaders::with_cache(
+                        response.headers_mut(),
+                        &cache,
+                        origin.as_ref(),
+                    ));
                 }
                 Poll::Ready(Ok(response.map(CorsBody::inner)))
             }
