@@ -171,16 +171,27 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<OriginParts<'_>, OriginProblem> {
     if !is_scheme(scheme) {
         return Err(OriginProblem::InvalidScheme);
     }
-    for (byte, problem) in [
-        (b'/', OriginProblem::HasPath),
-        (b'?', OriginProblem::HasQuery),
-        (b'#', OriginProblem::HasFragment),
-        (b'@', OriginProblem::HasUserinfo),
-        (b'*', OriginProblem::HasWildcard),
-    ] {
-        if rest.contains(&byte) {
-            return Err(problem);
-        }
+    // One pass for the five bytes an origin cannot have after the scheme; the problem
+    // reported is the first of path, query, fragment, userinfo, wildcard that occurs.
+    let mut seen = 0u8;
+    for &byte in rest {
+        seen |= match byte {
+            b'/' => 1,
+            b'?' => 2,
+            b'#' => 4,
+            b'@' => 8,
+            b'*' => 16,
+            _ => 0,
+        };
+    }
+    if seen != 0 {
+        return Err(match seen.trailing_zeros() {
+            0 => OriginProblem::HasPath,
+            1 => OriginProblem::HasQuery,
+            2 => OriginProblem::HasFragment,
+            3 => OriginProblem::HasUserinfo,
+            _ => OriginProblem::HasWildcard,
+        });
     }
     let (host, port) = split_host_port(rest).ok_or(OriginProblem::InvalidPort)?;
     check_host(host)?;

@@ -107,6 +107,8 @@ impl<'a> ActixHeaders<'a> {
         cache: &'a ValueCache,
         origin: Option<&'a HeaderValue>,
     ) -> Self {
+        // Room for what a decision writes, so the map grows once rather than rehashing.
+        map.reserve(8);
         Self {
             map,
             ordered: decision.exposes_response_headers(),

@@ -87,6 +87,8 @@ where
         let decision = self.policy.evaluate(&request_view(&request, self.scheme));
         if let Some(local) = decision.local_response() {
             let mut response = Response::new(CorsBody::local(&local.body));
+            // A preflight answer has up to ten headers: size the map once.
+            *response.headers_mut() = http::HeaderMap::with_capacity(12);
             *response.status_mut() =
                 StatusCode::from_u16(local.status).unwrap_or(StatusCode::FORBIDDEN);
             let origin = request.headers().get(header::ORIGIN);
