@@ -357,8 +357,33 @@ pub enum PolicyField {
 }
 
 impl PolicyField {
-    /// How many there are: a cache indexed by `field as usize` needs this many slots.
+    /// How many there are.
     pub const COUNT: usize = 4;
+}
+
+/// An adapter's header values for a policy's fixed fields, each built once (on first use) and
+/// then cloned: for `http` header values a clone is a reference-count increment, not a copy.
+/// Keep one per policy: a policy's [`FieldValue::Policy`] bytes never change.
+#[derive(Debug)]
+pub struct PolicyValues<T>([std::sync::OnceLock<Option<T>>; PolicyField::COUNT]);
+
+impl<T> Default for PolicyValues<T> {
+    fn default() -> Self {
+        Self(Default::default())
+    }
+}
+
+impl<T: Clone> PolicyValues<T> {
+    /// The value built for `field` (from `value`, by `build`, the first time); `None` when
+    /// `build` could not convert it.
+    pub fn get(
+        &self,
+        field: PolicyField,
+        value: &str,
+        build: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<T> {
+        self.0[field as usize].get_or_init(|| build(value)).clone()
+    }
 }
 
 impl FieldValue<'_> {

@@ -38,8 +38,8 @@ mod token;
 
 pub use config::{Config, FIELDS, MAX_CONFIG_BYTES};
 pub use decision::{
-    Actual, Decision, FieldValue, LocalResponse, NotCors, PolicyField, Preflight, REJECT_BODY,
-    Reason, Reject,
+    Actual, Decision, FieldValue, LocalResponse, NotCors, PolicyField, PolicyValues, Preflight,
+    REJECT_BODY, Reason, Reject,
 };
 pub use error::{ConfigError, ConfigErrorKind, InvalidConfig, Location, Warning};
 pub use evaluate::{MAX_REQUEST_HEADER_NAMES, MAX_REQUEST_HEADERS_BYTES};

@@ -51,24 +51,13 @@ pub fn serve(listener: TcpListener, policy: Option<Policy>) -> std::io::Result<(
                         let call = service.call(request);
                         return Box::pin(call) as futures_util::future::LocalBoxFuture<'static, _>;
                     }
-                    let pairs: Vec<(Vec<u8>, Vec<u8>)> = request
+                    let pairs: Vec<(&[u8], &[u8])> = request
                         .headers()
                         .iter()
-                        .map(|(n, v)| (n.as_str().as_bytes().to_vec(), v.as_bytes().to_vec()))
+                        .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()))
                         .collect();
-                    let borrowed: Vec<(&[u8], &[u8])> =
-                        pairs.iter().map(|(n, v)| (&n[..], &v[..])).collect();
-                    let authority = request
-                        .headers()
-                        .get(actix_web::http::header::HOST)
-                        .map(|h| h.as_bytes().to_vec())
-                        .unwrap_or_default();
-                    let decision = report::decision(
-                        &policies,
-                        request.method().as_str().as_bytes(),
-                        &authority,
-                        &borrowed,
-                    );
+                    let decision =
+                        report::decision(&policies, request.method().as_str().as_bytes(), &pairs);
                     let method = request.method().to_string();
                     let target = request.uri().to_string();
                     let origin = request

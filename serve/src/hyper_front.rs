@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use polycors::{Policy, ScopedPolicies};
 use polycors_tower::CorsLayer;
-use polycors_wasm_host::{HttpRequest, HttpResponse, PluginInstance};
+use polycors_wasm_host::{HttpRequest, HttpResponse, PluginInstance, upstream_lines};
 use tower::{Layer, ServiceExt, service_fn};
 
 use crate::report;
@@ -18,7 +18,7 @@ use crate::upstream::{UpstreamRequest, UpstreamResponse, httpbin};
 
 type Body = Full<Bytes>;
 
-/// The request's header lines, for the upstream and the log.
+/// The request's header lines, for the upstream.
 fn header_lines<B>(request: &Request<B>) -> Vec<(String, Vec<u8>)> {
     request
         .headers()
@@ -29,20 +29,12 @@ fn header_lines<B>(request: &Request<B>) -> Vec<(String, Vec<u8>)> {
 
 fn log_line<B>(policies: &ScopedPolicies, request: &Request<B>) -> impl FnOnce(u16) + use<B> {
     let entry = (!report::quiet()).then(|| {
-        let lines = header_lines(request);
-        let pairs: Vec<(&[u8], &[u8])> =
-            lines.iter().map(|(n, v)| (n.as_bytes(), &v[..])).collect();
-        let authority = request
+        let pairs: Vec<(&[u8], &[u8])> = request
             .headers()
-            .get(http::header::HOST)
-            .map(|h| h.as_bytes().to_vec())
-            .unwrap_or_default();
-        let decision = report::decision(
-            policies,
-            request.method().as_str().as_bytes(),
-            &authority,
-            &pairs,
-        );
+            .iter()
+            .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()))
+            .collect();
+        let decision = report::decision(policies, request.method().as_str().as_bytes(), &pairs);
         let origin = request
             .headers()
             .get(http::header::ORIGIN)
@@ -203,13 +195,8 @@ pub async fn serve_proxy_wasm(
             let result = {
                 let mut instance = lock_any(&instances);
                 let result = instance.http_request(&http, |forwarded| {
-                    let headers = forwarded
-                        .iter()
-                        .filter_map(|(n, v)| match n.as_slice() {
-                            b":authority" => Some(("host".to_owned(), v.clone())),
-                            name if name.starts_with(b":") => None,
-                            name => Some((String::from_utf8_lossy(name).into_owned(), v.clone())),
-                        })
+                    let headers = upstream_lines(forwarded)
+                        .map(|(n, v)| (String::from_utf8_lossy(n).into_owned(), v.to_vec()))
                         .collect();
                     let answer = httpbin(&UpstreamRequest {
                         method: &method,

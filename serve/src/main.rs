@@ -63,40 +63,24 @@ fn run(options: &Options) -> Result<(), String> {
         );
     };
 
-    if options.no_policy {
-        if options.adapter == Adapter::Actix {
+    match (options.adapter, options.no_policy) {
+        (Adapter::Actix, no_policy) => {
+            let policy = if no_policy {
+                None
+            } else {
+                Some(global_policy(&policies, Adapter::Actix)?)
+            };
             announce();
-            return actix_front::serve(listener, None).map_err(|e| e.to_string());
+            actix_front::serve(listener, policy).map_err(|e| e.to_string())
         }
-        return runtime()?.block_on(async {
-            listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-            let listener =
-                tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-            announce();
-            hyper_front::serve_plain(listener)
-                .await
-                .map_err(|e| e.to_string())
-        });
-    }
-
-    match options.adapter {
-        Adapter::Tower | Adapter::Actix => {
-            let policy = global_policy(&policies, options.adapter)?;
-            if options.adapter == Adapter::Actix {
-                announce();
-                return actix_front::serve(listener, Some(policy)).map_err(|e| e.to_string());
-            }
-            runtime()?.block_on(async {
-                listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-                let listener =
-                    tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-                announce();
+        (_, true) => on_tokio(listener, announce, hyper_front::serve_plain),
+        (Adapter::Tower, false) => {
+            let policy = global_policy(&policies, Adapter::Tower)?;
+            on_tokio(listener, announce, |listener| {
                 hyper_front::serve_tower(listener, policy)
-                    .await
-                    .map_err(|e| e.to_string())
             })
         }
-        Adapter::ProxyWasm => {
+        (Adapter::ProxyWasm, false) => {
             let path = options.wasm.clone().unwrap_or_else(Plugin::default_path);
             let plugin = Plugin::load(&path).map_err(|e| e.to_string())?;
             // One configured instance per worker thread, as Envoy runs one VM per worker.
@@ -104,17 +88,29 @@ fn run(options: &Options) -> Result<(), String> {
                 .map(|_| plugin.instantiate_with_log_level(&json, 2))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| e.to_string())?;
-            runtime()?.block_on(async {
-                listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-                let listener =
-                    tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-                announce();
+            on_tokio(listener, announce, |listener| {
                 hyper_front::serve_proxy_wasm(listener, instances, policies)
-                    .await
-                    .map_err(|e| e.to_string())
             })
         }
     }
+}
+
+/// Runs a hyper front end on the tokio runtime, announcing once the listener is ready.
+fn on_tokio<F, Fut>(
+    listener: std::net::TcpListener,
+    announce: impl FnOnce(),
+    serve: F,
+) -> Result<(), String>
+where
+    F: FnOnce(tokio::net::TcpListener) -> Fut,
+    Fut: Future<Output = std::io::Result<()>>,
+{
+    runtime()?.block_on(async {
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+        announce();
+        serve(listener).await.map_err(|e| e.to_string())
+    })
 }
 
 /// tower and actix-web take one policy: the configuration's global one.

@@ -19,22 +19,22 @@ pub fn quiet() -> bool {
 /// What the policy decides for a request, as a log fragment (`preflight`, `actual`,
 /// `not-cors`, `reject: origin "…" is not allowed`, `no policy`). The adapter under test makes
 /// the real decision; this is the core's answer for the same request, for the log.
-pub fn decision(
-    policies: &ScopedPolicies,
-    method: &[u8],
-    authority: &[u8],
-    headers: &[(&[u8], &[u8])],
-) -> String {
+pub fn decision(policies: &ScopedPolicies, method: &[u8], headers: &[(&[u8], &[u8])]) -> String {
+    let authority = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(b"host"))
+        .map(|(_, value)| *value);
     let route = RouteInfo {
         route_name: None,
-        authority: Some(authority),
+        authority,
         cluster_name: None,
     };
     let Some(policy) = policies.select(&route) else {
         return "no policy".into();
     };
+    // `serve` listens on plain HTTP; `add_header` takes the authority from `Host`.
     let mut view = RequestView::new(method);
-    view.set_scheme(b"http").set_authority(authority);
+    view.set_scheme(b"http");
     for (name, value) in headers {
         view.add_header(name, value);
     }

@@ -237,14 +237,19 @@ fn wrk_result(output: &str) -> Option<std::collections::BTreeMap<String, f64>> {
     )
 }
 
-fn load(args: &[String]) -> Result<(), String> {
-    let seconds: u64 = match args {
-        [] => 10,
+/// The `[--seconds N]` argument of `command`, or `default`.
+fn seconds_arg(args: &[String], default: u64, command: &str) -> Result<u64, String> {
+    match args {
+        [] => Ok(default),
         [flag, value] if flag == "--seconds" => value
             .parse()
-            .map_err(|_| format!("--seconds {value:?}: expected a whole number"))?,
-        _ => return Err("usage: cargo xtask load [--seconds N]".into()),
-    };
+            .map_err(|_| format!("--seconds {value:?}: expected a whole number")),
+        _ => Err(format!("usage: cargo xtask {command} [--seconds N]")),
+    }
+}
+
+fn load(args: &[String]) -> Result<(), String> {
+    let seconds = seconds_arg(args, 10, "load")?;
     if Command::new("wrk").arg("--version").output().is_err() {
         return Err(
             "`cargo xtask load` drives the servers with wrk: `apt-get install -y wrk`".into(),
@@ -354,13 +359,7 @@ fn load(args: &[String]) -> Result<(), String> {
 const FUZZ_TARGETS: [&str; 3] = ["config", "origin", "evaluate"];
 
 fn fuzz(args: &[String]) -> Result<(), String> {
-    let seconds: u64 = match args {
-        [] => 60,
-        [flag, value] if flag == "--seconds" => value
-            .parse()
-            .map_err(|_| format!("--seconds {value:?}: expected a whole number"))?,
-        _ => return Err("usage: cargo xtask fuzz [--seconds N]".into()),
-    };
+    let seconds = seconds_arg(args, 60, "fuzz")?;
     let has_nightly = Command::new("rustup")
         .args(["run", "nightly", "rustc", "--version"])
         .output()

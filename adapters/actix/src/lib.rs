@@ -30,7 +30,6 @@
 //! scheme and host, which honour `Forwarded` / `X-Forwarded-Proto` / `X-Forwarded-Host` when a
 //! proxy sets them.
 
-use std::cell::OnceCell;
 use std::future::{Ready, ready};
 use std::rc::Rc;
 
@@ -40,7 +39,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{Error, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use polycors::{Decision, FieldValue, Policy, PolicyField, RequestView, ResponseHeaders};
+use polycors::{Decision, FieldValue, Policy, PolicyValues, RequestView, ResponseHeaders};
 
 /// Middleware factory enforcing a CORS [`Policy`]; use with `App::wrap`.
 #[derive(Clone, Debug)]
@@ -85,10 +84,8 @@ pub struct CorsMiddleware<S> {
     cache: Rc<ValueCache>,
 }
 
-/// The policy's fixed header values (see [`PolicyField`]), built once per worker: a clone of a
-/// built `HeaderValue` is a reference-count increment, not a copy.
-#[derive(Debug, Default)]
-struct ValueCache([OnceCell<Option<HeaderValue>>; PolicyField::COUNT]);
+/// The policy's fixed header values, built once per worker.
+type ValueCache = PolicyValues<HeaderValue>;
 
 /// An actix header map as the core's [`ResponseHeaders`].
 struct ActixHeaders<'a> {
@@ -148,9 +145,9 @@ impl ResponseHeaders for ActixHeaders<'_> {
         // than risk a panic.
         let value = match value {
             FieldValue::Static(s) => Some(HeaderValue::from_static(s)),
-            FieldValue::Policy(field, s) => self.cache.0[field as usize]
-                .get_or_init(|| HeaderValue::from_str(s).ok())
-                .clone(),
+            FieldValue::Policy(field, s) => {
+                self.cache.get(field, s, |s| HeaderValue::from_str(s).ok())
+            }
             FieldValue::Request(bytes) => match self.origin {
                 Some(origin) if origin.as_bytes() == bytes => Some(origin.clone()),
                 _ => HeaderValue::from_bytes(bytes).ok(),

@@ -40,15 +40,12 @@ impl HttpContext for CorsFilter {
             return Action::Continue;
         };
         let headers = envoy::request_headers();
-        let pseudo = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_slice())
-        };
         let route_name = envoy::property("route_name");
         let cluster_name = envoy::property("cluster_name");
-        let authority = pseudo(":authority");
+        let authority = headers
+            .iter()
+            .find(|(n, _)| n == ":authority")
+            .map(|(_, v)| v.as_slice());
         let route = RouteInfo {
             route_name: route_name.as_deref(),
             authority,
@@ -58,13 +55,8 @@ impl HttpContext for CorsFilter {
             return Action::Continue;
         };
 
-        let mut view = RequestView::new(pseudo(":method").unwrap_or_default());
-        if let Some(scheme) = pseudo(":scheme") {
-            view.set_scheme(scheme);
-        }
-        if let Some(authority) = authority {
-            view.set_authority(authority);
-        }
+        // `add_header` also reads the pseudo-headers: `:method`, `:scheme`, `:authority`.
+        let mut view = RequestView::new(b"");
         for (name, value) in &headers {
             view.add_header(name.as_bytes(), value);
         }

@@ -2,9 +2,7 @@
 
 use http::Request;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use std::sync::OnceLock;
-
-use polycors::{FieldValue, PolicyField, RequestView, ResponseHeaders};
+use polycors::{FieldValue, PolicyValues, RequestView, ResponseHeaders};
 
 /// Builds the core's view of an `http` request. `scheme` overrides the URI's scheme.
 pub fn request_view<'a, B>(request: &'a Request<B>, scheme: Option<&'a str>) -> RequestView<'a> {
@@ -23,18 +21,8 @@ pub fn request_view<'a, B>(request: &'a Request<B>, scheme: Option<&'a str>) -> 
     view
 }
 
-/// The policy's fixed header values (see [`PolicyField`]), built once and shared by every clone
-/// of a layer: a clone of a built `HeaderValue` is a reference-count increment, not a copy.
-#[derive(Debug, Default)]
-pub(crate) struct ValueCache([OnceLock<Option<HeaderValue>>; PolicyField::COUNT]);
-
-impl ValueCache {
-    fn get(&self, field: PolicyField, value: &str) -> Option<HeaderValue> {
-        self.0[field as usize]
-            .get_or_init(|| HeaderValue::from_str(value).ok())
-            .clone()
-    }
-}
+/// The policy's fixed header values, built once and shared by every clone of a layer.
+pub(crate) type ValueCache = PolicyValues<HeaderValue>;
 
 /// An `http` header map as the core's [`ResponseHeaders`].
 pub struct HttpHeaders<'a> {
@@ -87,7 +75,7 @@ impl ResponseHeaders for HttpHeaders<'_> {
         let value = match value {
             FieldValue::Static(s) => Some(HeaderValue::from_static(s)),
             FieldValue::Policy(field, s) => match self.cache {
-                Some(cache) => cache.get(field, s),
+                Some(cache) => cache.get(field, s, |s| HeaderValue::from_str(s).ok()),
                 None => HeaderValue::from_str(s).ok(),
             },
             FieldValue::Request(bytes) => match self.origin {

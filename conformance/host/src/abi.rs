@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use wasmtime::{Caller, Extern, Instance, Linker, Memory, Store, TypedFunc};
+use wasmtime::{Caller, Instance, Linker, Memory, Store, TypedFunc};
 
 use crate::http::{HttpRequest, HttpResponse};
 use crate::plugin::LogLine;
@@ -118,14 +118,12 @@ pub(crate) fn memory_size(store: &mut Store<HostState>) -> usize {
 
 type Ctx<'a> = Caller<'a, HostState>;
 
+/// The guest's memory, cached by [`attach`] before the first callback.
 fn memory(caller: &mut Ctx<'_>) -> wasmtime::Result<Memory> {
-    if let Some(memory) = caller.data().memory {
-        return Ok(memory);
-    }
-    match caller.get_export("memory") {
-        Some(Extern::Memory(memory)) => Ok(memory),
-        _ => Err(wasmtime::Error::msg("the module exports no memory")),
-    }
+    caller
+        .data()
+        .memory
+        .ok_or_else(|| wasmtime::Error::msg("the module exports no memory"))
 }
 
 fn read(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> wasmtime::Result<Vec<u8>> {

@@ -137,3 +137,13 @@ pub struct Exchange {
     /// The request headers the upstream received (pseudo-headers included), if forwarded.
     pub forwarded: Option<Vec<(Vec<u8>, Vec<u8>)>>,
 }
+
+/// The header lines an HTTP/1 upstream receives for a forwarded request (see
+/// [`Exchange::forwarded`]): `:authority` becomes `host` again, the other pseudo-headers go.
+pub fn upstream_lines(forwarded: &[(Vec<u8>, Vec<u8>)]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    forwarded.iter().filter_map(|(n, v)| match n.as_slice() {
+        b":authority" => Some((&b"host"[..], v.as_slice())),
+        name if name.starts_with(b":") => None,
+        name => Some((name, v.as_slice())),
+    })
+}

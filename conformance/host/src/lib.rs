@@ -58,5 +58,5 @@ mod http;
 mod plugin;
 
 pub use error::HostError;
-pub use http::{Exchange, HttpRequest, HttpResponse};
+pub use http::{Exchange, HttpRequest, HttpResponse, upstream_lines};
 pub use plugin::{LogLine, Plugin, PluginInstance};

@@ -1,6 +1,8 @@
 //! polycors-proxy-wasm: the built `.wasm`, run inside `polycors-wasm-host`.
 
-use polycors_wasm_host::{HostError, HttpRequest, HttpResponse, Plugin, PluginInstance};
+use polycors_wasm_host::{
+    HostError, HttpRequest, HttpResponse, Plugin, PluginInstance, upstream_lines,
+};
 
 use crate::{Case, CaseRequest, Outcome, Target, normalise_headers};
 
@@ -22,11 +24,7 @@ impl ProxyWasm {
 /// The header lines an upstream receives for a forwarded proxy-wasm request: `:authority`
 /// becomes `host` again, the other pseudo-headers go.
 fn as_upstream_sees(forwarded: &[(Vec<u8>, Vec<u8>)]) -> Vec<(String, String)> {
-    normalise_headers(forwarded.iter().filter_map(|(n, v)| match n.as_slice() {
-        b":authority" => Some((&b"host"[..], v.as_slice())),
-        name if name.starts_with(b":") => None,
-        name => Some((name, v.as_slice())),
-    }))
+    normalise_headers(upstream_lines(forwarded))
 }
 
 impl ProxyWasm {
