@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub mod targets;
+pub mod wire;
 
 /// One case file: a configuration and the requests sent through it.
 #[derive(Debug, Clone, Deserialize)]
@@ -78,6 +79,21 @@ pub struct CaseRequest {
     /// The upstream's response, if the request is forwarded.
     #[serde(default)]
     pub upstream: Upstream,
+    /// Targets whose host answers this request itself before any filter runs, by target name
+    /// (Envoy's HTTP/1 codec answers 400 to a lower-case method): there the target must get
+    /// exactly this answer, and the request is left out of that target's snapshot comparison.
+    #[serde(default)]
+    pub host_answers: std::collections::BTreeMap<String, HostAnswer>,
+}
+
+/// What a host answers before any filter runs, and why.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostAnswer {
+    /// The host's status.
+    pub status: u16,
+    /// Why the host answers first (listed in docs/conformance.md).
+    pub why: String,
 }
 
 fn default_method() -> String {
@@ -132,7 +148,7 @@ fn from_hex<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>
 }
 
 /// The upstream response for a forwarded request.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Upstream {
     /// Status code.
@@ -268,6 +284,22 @@ pub fn load_cases() -> Vec<Case> {
             case
         })
         .collect()
+}
+
+/// The outcomes stored in a case's snapshot (`snapshots/<case>.snap`), for targets whose
+/// comparison leaves some requests out (see [`CaseRequest::host_answers`]).
+pub fn snapshot_outcomes(case: &Case) -> Vec<serde_yaml::Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("snapshots")
+        .join(format!("{}.snap", case.name));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run the core target first)", path.display()));
+    // An insta snapshot: `---`, a metadata block, `---`, then the YAML value.
+    let body = text
+        .splitn(3, "---\n")
+        .nth(2)
+        .unwrap_or_else(|| panic!("{}: not an insta snapshot", path.display()));
+    serde_yaml::from_str(body).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 impl Case {

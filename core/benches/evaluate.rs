@@ -4,23 +4,26 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use polycors::{FieldValue, Policy, RequestView, ResponseHeaders};
+use polycors::adapter::{FieldValue, ResponseHeaders};
+use polycors::{Policy, RequestView};
 
 /// A response sink that only touches the bytes, so the figures are the core's own cost.
-struct Sink {
+struct Sink<'a> {
     upstream: &'static [(&'static [u8], &'static [u8])],
+    policy: &'a Policy,
+    origin: &'a [u8],
     written: usize,
 }
 
-impl ResponseHeaders for Sink {
+impl ResponseHeaders for Sink<'_> {
     fn for_each(&self, f: &mut dyn FnMut(&[u8], &[u8])) {
         for (n, v) in self.upstream {
             f(n, v);
         }
     }
-    fn remove(&mut self, _name: &[u8]) {}
+    fn remove_matching(&mut self, _matches: &dyn Fn(&[u8]) -> bool) {}
     fn set(&mut self, name: &'static str, value: FieldValue<'_>) {
-        self.written += name.len() + value.as_bytes().len();
+        self.written += name.len() + value.resolve(self.policy, self.origin).len();
     }
 }
 
@@ -28,10 +31,12 @@ fn run(policy: &Policy, view: &RequestView<'_>) -> usize {
     let decision = policy.evaluate(view);
     let mut sink = Sink {
         upstream: &[(b"content-type", b"application/json")],
+        policy,
+        origin: decision.origin(),
         written: 0,
     };
-    let status = decision.local_response().map_or(0, |l| l.status);
-    decision.apply(&mut sink);
+    let status = decision.local_answer().map_or(0, |l| l.status.code());
+    decision.write_headers(&mut sink);
     sink.written + usize::from(status)
 }
 

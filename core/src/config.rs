@@ -5,23 +5,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::defaults::FIELDS;
 use crate::error::{ConfigError, ConfigErrorKind, InvalidConfig, Location};
-
-/// The configuration fields, in documentation order.
-pub const FIELDS: [&str; 9] = [
-    "allow_origins",
-    "allow_origin_patterns",
-    "allow_methods",
-    "allow_headers",
-    "expose_headers",
-    "allow_credentials",
-    "max_age",
-    "allow_private_network",
-    "debug",
-];
-
-/// Largest configuration document accepted, in bytes.
-pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+use crate::limits::{MAX_CONFIG_BYTES, MAX_MAX_AGE};
 
 /// A CORS configuration as written, before validation. [`crate::Policy::new`] validates and
 /// compiles it.
@@ -337,7 +323,7 @@ fn max_age(value: &Value) -> Result<Option<u64>, Vec<ConfigError>> {
         }
         other => return Err(vec![wrong_type(location(), EXPECTED, other)]),
     };
-    if seconds > crate::MAX_MAX_AGE {
+    if seconds > MAX_MAX_AGE {
         return error(ConfigErrorKind::MaxAgeTooLarge);
     }
     Ok(Some(seconds))

@@ -3,8 +3,33 @@
 
 use std::fmt;
 
-use crate::origin::OriginProblem;
-use crate::pattern::PatternProblem;
+pub use crate::origin::OriginProblem;
+pub use crate::pattern::PatternProblem;
+
+/// A configuration value in a message: in double quotes, with quotes, backslashes and control
+/// characters escaped as Rust's `{:?}` does (without its Unicode tables, which would make the
+/// proxy-wasm plugin larger).
+struct Quoted<'a>(&'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                '\0' => f.write_str("\\0")?,
+                c if c.is_control() => write!(f, "\\u{{{:x}}}", u32::from(c))?,
+                c => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
+    }
+}
 
 /// Where in a configuration a problem is.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -62,7 +87,7 @@ pub enum ConfigErrorKind {
         /// The parser's message.
         message: String,
     },
-    /// The document is larger than [`crate::MAX_CONFIG_BYTES`].
+    /// The document is larger than [`crate::limits::MAX_CONFIG_BYTES`].
     TooLarge {
         /// The document's size in bytes.
         size: usize,
@@ -110,7 +135,7 @@ pub enum ConfigErrorKind {
     },
     /// `max_age` is negative.
     NegativeMaxAge,
-    /// `max_age` is above [`crate::MAX_MAX_AGE`].
+    /// `max_age` is above [`crate::limits::MAX_MAX_AGE`].
     MaxAgeTooLarge,
     /// A `_rules_` entry without any `_match_*` key.
     RuleWithoutMatch,
@@ -157,7 +182,7 @@ impl fmt::Display for ConfigError {
             ConfigErrorKind::TooLarge { size } => write!(
                 f,
                 "the document is {size} bytes; at most {} are accepted",
-                crate::MAX_CONFIG_BYTES
+                crate::limits::MAX_CONFIG_BYTES
             ),
             ConfigErrorKind::NotAMapping { found } => {
                 write!(f, "expected a mapping of field names to values, found {found}")
@@ -168,24 +193,26 @@ impl fmt::Display for ConfigError {
             ConfigErrorKind::UnknownField { suggestion: None } => write!(
                 f,
                 "unknown field; the fields are {}",
-                crate::config::FIELDS.join(", ")
+                crate::defaults::FIELDS.join(", ")
             ),
             ConfigErrorKind::WrongType { expected, found } => {
                 write!(f, "expected {expected}, found {found}")
             }
             ConfigErrorKind::InvalidOrigin { value, problem } => {
-                write!(f, "{value:?} is not an origin: {problem}")
+                write!(f, "{} is not an origin: {problem}", Quoted(value))
             }
             ConfigErrorKind::InvalidPattern { value, problem } => {
-                write!(f, "{value:?} is not an origin pattern: {problem}")
+                write!(f, "{} is not an origin pattern: {problem}", Quoted(value))
             }
             ConfigErrorKind::InvalidMethod { value } => write!(
                 f,
-                "{value:?} is not an HTTP method: use a token such as GET or PATCH, or \"*\""
+                "{} is not an HTTP method: use a token such as GET or PATCH, or \"*\"",
+                Quoted(value)
             ),
             ConfigErrorKind::InvalidHeaderName { value } => write!(
                 f,
-                "{value:?} is not a header name: use a token such as Content-Type, or \"*\""
+                "{} is not a header name: use a token such as Content-Type, or \"*\"",
+                Quoted(value)
             ),
             ConfigErrorKind::NegativeMaxAge => {
                 f.write_str("must not be negative; use 0 to disable preflight caching")
@@ -193,13 +220,13 @@ impl fmt::Display for ConfigError {
             ConfigErrorKind::MaxAgeTooLarge => write!(
                 f,
                 "must be at most {} seconds (browsers cap it at 7200 or 86400)",
-                crate::MAX_MAX_AGE
+                crate::limits::MAX_MAX_AGE
             ),
             ConfigErrorKind::RuleWithoutMatch => f.write_str(
                 "a rule needs at least one of _match_route_, _match_route_prefix_, _match_domain_, _match_service_",
             ),
             ConfigErrorKind::InvalidMatch { value } => {
-                write!(f, "{value:?} is not a valid match item")
+                write!(f, "{} is not a valid match item", Quoted(value))
             }
         }
     }
@@ -297,7 +324,8 @@ impl fmt::Display for Warning {
             ),
             Self::InsecureOriginWithCredentials { origin } => write!(
                 f,
-                "allow_origins has {origin:?} with allow_credentials: credentials would be readable over plain HTTP"
+                "allow_origins has {} with allow_credentials: credentials would be readable over plain HTTP",
+                Quoted(origin)
             ),
             Self::ExposeAllWithCredentials => f.write_str(
                 "expose_headers \"*\" with allow_credentials: browsers take \"*\" literally, so the response's own header names are exposed instead",
@@ -307,7 +335,11 @@ impl fmt::Display for Warning {
                 "max_age {max_age} is above 7200; Chromium caches preflights for at most 2 hours"
             ),
             Self::RedundantItem { location, item } => {
-                write!(f, "{location}: {item:?} is redundant (a duplicate, or covered by \"*\")")
+                write!(
+                    f,
+                    "{location}: {} is redundant (a duplicate, or covered by \"*\")",
+                    Quoted(item)
+                )
             }
         }
     }

@@ -3,83 +3,195 @@
 
 use std::borrow::Cow;
 
-use crate::decision::{Actual, AllowOrigin, Decision, NotCors, Preflight, Reason, Reject};
+use crate::decision::{Decision, ExposeSource, ListSource, OriginSource, Plan, Reason, Verdict};
+use crate::limits::{MAX_REQUEST_HEADER_NAMES, MAX_REQUEST_HEADERS_BYTES};
 use crate::origin::{self, OriginParts, default_port, split_host_port};
-use crate::policy::{Allowed, Policy};
+use crate::policy::{Allowed, Expose, Policy};
 use crate::request::{OriginHeader, RequestView};
-use crate::token::{is_token, trim_ows};
+use crate::token::{is_token, list_items, trim_ows};
 
-/// Most names accepted in `Access-Control-Request-Headers`.
-pub const MAX_REQUEST_HEADER_NAMES: usize = 64;
-/// Most bytes accepted in `Access-Control-Request-Headers` (all lines together).
-pub const MAX_REQUEST_HEADERS_BYTES: usize = 4096;
+/// A failed check: why, and the request value at fault.
+type Failure<'r> = (Reason, Cow<'r, [u8]>);
+
+/// An allowed preflight's echoes.
+struct PreflightEcho<'r> {
+    method: &'r [u8],
+    headers: Option<Cow<'r, [u8]>>,
+    private_network: bool,
+}
 
 impl Policy {
     /// Decides what to do with a request. Pure apart from logging the reason of a rejection at
-    /// debug level; no allocation for allowed requests whose header values are in the
-    /// canonical form browsers send.
-    pub fn evaluate<'a>(&self, request: &RequestView<'a>) -> Decision<'a> {
+    /// debug level; no allocation for requests whose header values are in the canonical form
+    /// browsers send.
+    pub fn evaluate<'r>(&self, request: &RequestView<'r>) -> Decision<'r> {
         let preflight_shaped = request.is_preflight_shaped();
-        let reject = |reason: Reason<'a>| {
-            log::debug!("CORS request rejected: {reason}");
-            Decision::Reject(Reject {
-                policy: self.clone(),
-                reason,
-                preflight_shaped,
-            })
-        };
         let raw = match request.origin {
             OriginHeader::Absent => return self.not_cors(preflight_shaped),
-            OriginHeader::Many => return reject(Reason::MultipleOrigins),
+            OriginHeader::Many => {
+                return self.reject(
+                    preflight_shaped,
+                    Reason::MultipleOrigins,
+                    Cow::Borrowed(b""),
+                );
+            }
             OriginHeader::One(raw) => raw,
         };
-        let origins = &self.inner.origins;
-        let origin = if raw == b"null" {
-            if !(origins.any || origins.null) {
-                return reject(Reason::OriginNotAllowed(Cow::Borrowed(raw)));
+        let inner = &self.inner;
+        if raw == b"null" {
+            if !(inner.origins.any || inner.origins.null) {
+                return self.reject(
+                    preflight_shaped,
+                    Reason::OriginNotAllowed,
+                    Cow::Borrowed(raw),
+                );
             }
-            self.allow_origin(raw)
         } else {
             let Ok(parts) = origin::parse(raw) else {
-                return reject(Reason::InvalidOrigin(Cow::Borrowed(raw)));
+                return self.reject(preflight_shaped, Reason::InvalidOrigin, Cow::Borrowed(raw));
             };
             if is_same_origin(&parts, request) {
                 return self.not_cors(preflight_shaped);
             }
-            let allowed = origins.any
-                || origins.contains(raw, &parts)
-                || self.inner.patterns.iter().any(|p| p.matches_parts(&parts));
+            let allowed = inner.origins.any
+                || inner.origins.contains(raw, &parts)
+                || inner.patterns.iter().any(|p| p.matches_parts(&parts));
             if !allowed {
-                return reject(Reason::OriginNotAllowed(Cow::Borrowed(raw)));
+                return self.reject(
+                    preflight_shaped,
+                    Reason::OriginNotAllowed,
+                    Cow::Borrowed(raw),
+                );
             }
-            self.allow_origin(raw)
-        };
-        let result = if preflight_shaped {
-            self.check_preflight(request, origin)
-                .map(Decision::Preflight)
-        } else if self.method_allowed(request.method) {
-            Ok(Decision::Actual(Actual {
-                policy: self.clone(),
-                origin,
-            }))
-        } else {
-            Err(Reason::MethodNotAllowed(Cow::Borrowed(request.method)))
-        };
-        result.unwrap_or_else(reject)
+        }
+        if preflight_shaped {
+            return match self.check_preflight(request) {
+                Ok(echo) => self.preflight(raw, echo),
+                Err((reason, fault)) => self.reject(true, reason, fault),
+            };
+        }
+        if !self.method_allowed(request.method) {
+            return self.reject(
+                false,
+                Reason::MethodNotAllowed,
+                Cow::Borrowed(request.method),
+            );
+        }
+        self.decision(Verdict::Actual, self.actual_plan(), raw)
     }
 
-    fn not_cors<'a>(&self, preflight_shaped: bool) -> Decision<'a> {
-        Decision::NotCors(NotCors {
-            policy: self.clone(),
-            preflight_shaped,
-        })
+    /// The plan every decision starts from: `x-cors-version` only, and `Vary` as SPEC §4 says.
+    fn base_plan(&self, preflight_shaped: bool) -> Plan {
+        let inner = &self.inner;
+        Plan {
+            allow_origin: None,
+            allow_methods: None,
+            allow_headers: None,
+            expose_headers: None,
+            allow_credentials: false,
+            max_age: false,
+            allow_private_network: false,
+            vary_origin: !inner.origins.any,
+            vary_preflight: preflight_shaped,
+            vary_private_network: preflight_shaped && inner.private_network,
+            reject: false,
+            debug: inner.debug,
+        }
     }
 
-    fn allow_origin<'a>(&self, raw: &'a [u8]) -> AllowOrigin<'a> {
+    fn origin_source(&self) -> OriginSource {
         if self.inner.origins.any {
-            AllowOrigin::Any
+            OriginSource::Any
         } else {
-            AllowOrigin::Echo(Cow::Borrowed(raw))
+            OriginSource::Request
+        }
+    }
+
+    fn expose_source(&self) -> Option<ExposeSource> {
+        match self.inner.expose {
+            Expose::None => None,
+            Expose::Any if self.inner.credentials => Some(ExposeSource::Response),
+            Expose::Any => Some(ExposeSource::Any),
+            Expose::List(_) => Some(ExposeSource::Policy),
+        }
+    }
+
+    fn decision<'r>(&self, verdict: Verdict, plan: Plan, origin: &'r [u8]) -> Decision<'r> {
+        Decision {
+            verdict,
+            plan,
+            origin,
+            echo_method: b"",
+            echo_headers: Cow::Borrowed(b""),
+            fault: Cow::Borrowed(b""),
+        }
+    }
+
+    fn not_cors<'r>(&self, preflight_shaped: bool) -> Decision<'r> {
+        let mut plan = self.base_plan(preflight_shaped);
+        if self.inner.origins.any {
+            // A wildcard policy answers every response the same, CORS or not (SPEC §4).
+            plan.allow_origin = Some(OriginSource::Any);
+            plan.expose_headers = self
+                .expose_source()
+                .filter(|s| *s != ExposeSource::Response);
+        }
+        self.decision(Verdict::NotCors, plan, b"")
+    }
+
+    fn actual_plan(&self) -> Plan {
+        Plan {
+            allow_origin: Some(self.origin_source()),
+            expose_headers: self.expose_source(),
+            allow_credentials: self.inner.credentials,
+            ..self.base_plan(false)
+        }
+    }
+
+    fn preflight<'r>(&self, origin: &'r [u8], echo: PreflightEcho<'r>) -> Decision<'r> {
+        let list = |allowed: &Allowed, echoed: bool| match allowed {
+            Allowed::List { .. } => Some(ListSource::Policy),
+            Allowed::Any if echoed => Some(ListSource::Request),
+            Allowed::Any => None,
+        };
+        let plan = Plan {
+            allow_origin: Some(self.origin_source()),
+            allow_methods: list(&self.inner.methods, true),
+            allow_headers: list(&self.inner.headers, echo.headers.is_some()),
+            // With credentials, `*` would be a header name; a preflight has no response
+            // headers to list, so none are sent.
+            expose_headers: self
+                .expose_source()
+                .filter(|s| *s != ExposeSource::Response),
+            allow_credentials: self.inner.credentials,
+            max_age: true,
+            allow_private_network: echo.private_network,
+            ..self.base_plan(true)
+        };
+        Decision {
+            echo_method: echo.method,
+            echo_headers: echo.headers.unwrap_or(Cow::Borrowed(b"")),
+            ..self.decision(Verdict::Preflight, plan, origin)
+        }
+    }
+
+    fn reject<'r>(
+        &self,
+        preflight_shaped: bool,
+        reason: Reason,
+        fault: Cow<'r, [u8]>,
+    ) -> Decision<'r> {
+        if log::log_enabled!(log::Level::Debug) {
+            let rejection = crate::decision::Rejection::new(reason, &fault);
+            log::debug!("CORS request rejected: {rejection}");
+        }
+        let plan = Plan {
+            reject: true,
+            ..self.base_plan(preflight_shaped)
+        };
+        Decision {
+            fault,
+            ..self.decision(Verdict::Reject(reason), plan, b"")
         }
     }
 
@@ -102,30 +214,29 @@ impl Policy {
         }
     }
 
-    fn check_preflight<'a>(
+    fn check_preflight<'r>(
         &self,
-        request: &RequestView<'a>,
-        origin: AllowOrigin<'a>,
-    ) -> Result<Preflight<'a>, Reason<'a>> {
-        let method = request.request_method.unwrap_or_default();
-        if !is_token(method) {
-            return Err(Reason::InvalidRequestMethod(Cow::Borrowed(method)));
-        }
+        request: &RequestView<'r>,
+    ) -> Result<PreflightEcho<'r>, Failure<'r>> {
+        let Some(method) = request.request_method.single().filter(|m| is_token(m)) else {
+            return Err((
+                Reason::InvalidRequestMethod,
+                request.request_method.joined(),
+            ));
+        };
         if !self.method_allowed(method) {
-            return Err(Reason::MethodNotAllowed(Cow::Borrowed(method)));
+            return Err((Reason::MethodNotAllowed, Cow::Borrowed(method)));
         }
         let headers = self.check_request_headers(request.request_headers.as_slice())?;
         let private_network = request
             .private_network
+            .single()
             .is_some_and(|v| trim_ows(v).eq_ignore_ascii_case(b"true"));
         if private_network && !self.inner.private_network {
-            return Err(Reason::PrivateNetworkNotAllowed);
+            return Err((Reason::PrivateNetworkNotAllowed, Cow::Borrowed(b"")));
         }
-        let any_method = self.inner.methods.is_any();
-        Ok(Preflight {
-            policy: self.clone(),
-            origin,
-            method: any_method.then_some(Cow::Borrowed(method)),
+        Ok(PreflightEcho {
+            method,
             headers,
             private_network,
         })
@@ -133,14 +244,14 @@ impl Policy {
 
     /// Checks every requested header name; returns the normalised list to echo when
     /// `allow_headers` is `*` and the list is non-empty.
-    fn check_request_headers<'a>(
+    fn check_request_headers<'r>(
         &self,
-        lines: &[&'a [u8]],
-    ) -> Result<Option<Cow<'a, [u8]>>, Reason<'a>> {
+        lines: &[&'r [u8]],
+    ) -> Result<Option<Cow<'r, [u8]>>, Failure<'r>> {
         let total: usize =
             lines.iter().map(|l| l.len()).sum::<usize>() + lines.len().saturating_sub(1);
         if total > MAX_REQUEST_HEADERS_BYTES {
-            return Err(Reason::RequestHeadersTooLong);
+            return Err((Reason::RequestHeadersTooLong, Cow::Borrowed(b"")));
         }
         let mut count = 0;
         let mut canonical = lines.len() <= 1;
@@ -153,13 +264,13 @@ impl Policy {
                 }
                 count += 1;
                 if count > MAX_REQUEST_HEADER_NAMES {
-                    return Err(Reason::TooManyRequestHeaders);
+                    return Err((Reason::TooManyRequestHeaders, Cow::Borrowed(b"")));
                 }
                 if !is_token(item) {
-                    return Err(Reason::InvalidRequestHeader(Cow::Borrowed(item)));
+                    return Err((Reason::InvalidRequestHeader, Cow::Borrowed(item)));
                 }
                 if !self.header_allowed(item) {
-                    return Err(Reason::HeaderNotAllowed(Cow::Borrowed(item)));
+                    return Err((Reason::HeaderNotAllowed, Cow::Borrowed(item)));
                 }
             }
         }
@@ -170,7 +281,7 @@ impl Policy {
             return Ok(Some(Cow::Borrowed(lines[0])));
         }
         let mut joined = Vec::with_capacity(total);
-        for item in lines.iter().flat_map(|l| crate::token::list_items(l)) {
+        for item in lines.iter().flat_map(|l| list_items(l)) {
             if !joined.is_empty() {
                 joined.push(b',');
             }

@@ -5,7 +5,8 @@
 //! and proxy-wasm translate their request and response types and call into this crate.
 //!
 //! ```
-//! use polycors::{Decision, HeaderList, Policy, RequestView};
+//! use polycors::adapter::{HeaderList, names};
+//! use polycors::{Policy, RequestView, Verdict};
 //!
 //! let policy = Policy::from_yaml(
 //!     "allow_origins: [https://app.example.com]\nallow_methods: GET, POST\n",
@@ -15,39 +16,38 @@
 //! request.add_header(b"access-control-request-method", b"POST");
 //!
 //! let decision = policy.evaluate(&request);
-//! assert!(matches!(decision, Decision::Preflight(_)));
-//! let local = decision.local_response().expect("preflights are answered locally");
+//! assert_eq!(decision.verdict(), Verdict::Preflight);
+//! let answer = decision.local_answer().expect("preflights are answered locally");
 //! let mut headers = HeaderList::default();
-//! decision.apply(&mut headers);
-//! assert_eq!(local.status, 200);
-//! assert_eq!(headers.get("access-control-allow-methods"), Some(&b"GET,POST"[..]));
+//! decision.write_headers(&mut headers.for_response(&policy, decision.origin()));
+//! assert_eq!(answer.status.code(), 200);
+//! assert_eq!(headers.get(names::ALLOW_METHODS), Some(&b"GET,POST"[..]));
 //! # Ok::<(), polycors::InvalidConfig>(())
 //! ```
+//!
+//! The crate root holds what applications use; [`adapter`] holds what adapters need to write
+//! headers, [`error`] the configuration errors' details, [`limits`] and [`defaults`] the
+//! numbers and lists the behaviour depends on.
 
+pub mod adapter;
 mod config;
 mod decision;
-mod error;
+pub mod defaults;
+pub mod error;
 mod evaluate;
+pub mod limits;
 mod origin;
-mod pattern;
+pub mod pattern;
 mod policy;
 mod request;
-mod response;
 mod rules;
 mod token;
 
-pub use config::{Config, FIELDS, MAX_CONFIG_BYTES};
+pub use config::Config;
 pub use decision::{
-    Actual, Decision, FieldValue, LocalResponse, NotCors, PolicyField, PolicyValues, Preflight,
-    REJECT_BODY, Reason, Reject,
+    Action, AnswerStatus, Decision, Forwarded, LocalAnswer, Reason, Rejection, Verdict,
 };
-pub use error::{ConfigError, ConfigErrorKind, InvalidConfig, Location, Warning};
-pub use evaluate::{MAX_REQUEST_HEADER_NAMES, MAX_REQUEST_HEADERS_BYTES};
-pub use origin::OriginProblem;
-pub use pattern::{OriginPattern, PatternProblem};
-pub use policy::{
-    DEFAULT_HEADERS, DEFAULT_MAX_AGE, DEFAULT_METHODS, MAX_MAX_AGE, Policy, PolicyBuilder,
-};
-pub use request::{OriginHeader, RequestView};
-pub use response::{CORS_VERSION, HeaderList, ResponseHeaders, names};
-pub use rules::{RouteInfo, ScopedPolicies};
+pub use error::{InvalidConfig, Warning};
+pub use policy::{Policy, PolicyBuilder};
+pub use request::RequestView;
+pub use rules::{RouteInfo, RouteNeeds, Scope, ScopedPolicies};

@@ -4,30 +4,13 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use crate::adapter::PolicyField;
 use crate::config::Config;
+use crate::defaults;
 use crate::error::{ConfigError, ConfigErrorKind, InvalidConfig, Location, Warning};
 use crate::origin::{self, OriginParts};
 use crate::pattern::OriginPattern;
 use crate::token::is_token;
-
-/// `allow_methods` when not configured.
-pub const DEFAULT_METHODS: [&str; 6] = ["GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"];
-/// `allow_headers` when not configured.
-pub const DEFAULT_HEADERS: [&str; 9] = [
-    "DNT",
-    "X-CustomHeader",
-    "Keep-Alive",
-    "User-Agent",
-    "X-Requested-With",
-    "If-Modified-Since",
-    "Cache-Control",
-    "Content-Type",
-    "Authorization",
-];
-/// `max_age` when not configured.
-pub const DEFAULT_MAX_AGE: u64 = 86400;
-/// Largest accepted `max_age` (the largest delta-seconds caches must honour, RFC 9111).
-pub const MAX_MAX_AGE: u64 = 2_147_483_647;
 
 /// A compiled CORS policy. Cheap to clone (the compiled form is shared), `Send + Sync`.
 ///
@@ -189,6 +172,28 @@ impl Policy {
     /// `Access-Control-Allow-Origin: *` and no `Vary: Origin`.
     pub fn is_wildcard(&self) -> bool {
         self.inner.origins.any
+    }
+
+    /// The header value this policy fixes for `field`, if it has one (`allow_methods: *` has
+    /// no fixed `Access-Control-Allow-Methods`, for example). Adapters build their own header
+    /// values from these once ([`FixedValues`](crate::adapter::FixedValues)).
+    pub fn fixed_value(&self, field: PolicyField) -> Option<&str> {
+        let inner = &self.inner;
+        match field {
+            PolicyField::AllowMethods => match &inner.methods {
+                Allowed::List { joined, .. } => Some(joined),
+                Allowed::Any => None,
+            },
+            PolicyField::AllowHeaders => match &inner.headers {
+                Allowed::List { joined, .. } => Some(joined),
+                Allowed::Any => None,
+            },
+            PolicyField::ExposeHeaders => match &inner.expose {
+                Expose::List(joined) => Some(joined),
+                Expose::None | Expose::Any => None,
+            },
+            PolicyField::MaxAge => Some(&inner.max_age),
+        }
     }
 }
 
@@ -419,14 +424,14 @@ fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
     list.field = "allow_methods";
     let methods = list.names(
         &config.allow_methods,
-        &DEFAULT_METHODS,
+        &defaults::METHODS,
         str::to_ascii_uppercase,
         |value| ConfigErrorKind::InvalidMethod { value },
     );
     list.field = "allow_headers";
     let headers = list.names(
         &config.allow_headers,
-        &DEFAULT_HEADERS,
+        &defaults::HEADERS,
         str::to_ascii_lowercase,
         |value| ConfigErrorKind::InvalidHeaderName { value },
     );
@@ -442,7 +447,7 @@ fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
         Allowed::List { joined, .. } => Expose::List(joined),
     };
 
-    let max_age = config.max_age.unwrap_or(DEFAULT_MAX_AGE);
+    let max_age = config.max_age.unwrap_or(defaults::MAX_AGE);
     if !errors.is_empty() {
         return Err(InvalidConfig::new(errors));
     }

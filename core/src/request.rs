@@ -33,6 +33,23 @@ impl<'a> Lines<'a> {
         };
     }
 
+    /// The value, when there is exactly one line.
+    pub(crate) fn single(&self) -> Option<&'a [u8]> {
+        match self {
+            Lines::One(line) => Some(line),
+            _ => None,
+        }
+    }
+
+    /// The comma-joined value of every line (RFC 9110, 5.3); empty when there is none.
+    pub(crate) fn joined(&self) -> std::borrow::Cow<'a, [u8]> {
+        match self {
+            Lines::None => std::borrow::Cow::Borrowed(&[]),
+            Lines::One(line) => std::borrow::Cow::Borrowed(line),
+            Lines::Many(lines) => std::borrow::Cow::Owned(lines.join(&b',')),
+        }
+    }
+
     pub(crate) fn as_slice(&self) -> &[&'a [u8]] {
         match self {
             Lines::None => &[],
@@ -60,9 +77,9 @@ impl<'a> Lines<'a> {
 pub struct RequestView<'a> {
     pub(crate) method: &'a [u8],
     pub(crate) origin: OriginHeader<'a>,
-    pub(crate) request_method: Option<&'a [u8]>,
+    pub(crate) request_method: Lines<'a>,
     pub(crate) request_headers: Lines<'a>,
-    pub(crate) private_network: Option<&'a [u8]>,
+    pub(crate) private_network: Lines<'a>,
     pub(crate) scheme: Option<&'a [u8]>,
     pub(crate) authority: Option<&'a [u8]>,
 }
@@ -88,18 +105,21 @@ impl<'a> RequestView<'a> {
         self
     }
 
-    /// Records one `Origin` header line; a second one makes the request invalid.
+    /// Records one `Origin` header line; a second one makes the request invalid. So does a
+    /// line holding several values: a serialized origin has no comma, and proxies such as
+    /// Envoy join repeated `Origin` lines into one, comma-separated (RFC 9110, 5.3).
     pub fn add_origin(&mut self, value: &'a [u8]) -> &mut Self {
         self.origin = match self.origin {
-            OriginHeader::Absent => OriginHeader::One(value),
+            OriginHeader::Absent if !value.contains(&b',') => OriginHeader::One(value),
             _ => OriginHeader::Many,
         };
         self
     }
 
-    /// Records an `Access-Control-Request-Method` line (the first one counts).
+    /// Records an `Access-Control-Request-Method` line. Repeated lines count as their
+    /// comma-joined value (RFC 9110, 5.3), which is never a method: the form Envoy hands on.
     pub fn add_request_method(&mut self, value: &'a [u8]) -> &mut Self {
-        self.request_method.get_or_insert(value);
+        self.request_method.push(value);
         self
     }
 
@@ -109,35 +129,37 @@ impl<'a> RequestView<'a> {
         self
     }
 
-    /// Records an `Access-Control-Request-Private-Network` line (the first one counts).
+    /// Records an `Access-Control-Request-Private-Network` line. Repeated lines count as their
+    /// comma-joined value, which is never `true`.
     pub fn add_private_network(&mut self, value: &'a [u8]) -> &mut Self {
-        self.private_network.get_or_insert(value);
+        self.private_network.push(value);
         self
     }
 
     /// Records any request header; names compare case-insensitively and headers the policy
     /// does not read are ignored. Call it once per header line, in order.
     pub fn add_header(&mut self, name: &[u8], value: &'a [u8]) -> &mut Self {
-        if name.eq_ignore_ascii_case(b"origin") {
-            self.add_origin(value)
-        } else if name.eq_ignore_ascii_case(b"access-control-request-method") {
-            self.add_request_method(value)
-        } else if name.eq_ignore_ascii_case(b"access-control-request-headers") {
-            self.add_request_headers(value)
-        } else if name.eq_ignore_ascii_case(b"access-control-request-private-network") {
-            self.add_private_network(value)
-        } else if name.eq_ignore_ascii_case(b":authority")
-            || (name.eq_ignore_ascii_case(b"host") && self.authority.is_none())
-        {
-            self.set_authority(value)
-        } else if name.eq_ignore_ascii_case(b":scheme") {
-            self.set_scheme(value)
-        } else if name.eq_ignore_ascii_case(b":method") {
-            self.method = value;
-            self
-        } else {
-            self
+        // Dispatch on the length first: one comparison per header, not eight.
+        let is = |known: &[u8]| name.eq_ignore_ascii_case(known);
+        match name.len() {
+            6 if is(b"origin") => self.add_origin(value),
+            29 if is(b"access-control-request-method") => self.add_request_method(value),
+            30 if is(b"access-control-request-headers") => self.add_request_headers(value),
+            38 if is(b"access-control-request-private-network") => self.add_private_network(value),
+            10 if is(b":authority") => self.set_authority(value),
+            4 if is(b"host") && self.authority.is_none() => self.set_authority(value),
+            7 if is(b":scheme") => self.set_scheme(value),
+            7 if is(b":method") => {
+                self.method = value;
+                self
+            }
+            _ => self,
         }
+    }
+
+    /// The request's method, as sent.
+    pub fn method(&self) -> &'a [u8] {
+        self.method
     }
 
     /// The request's `Origin` header lines.
@@ -148,7 +170,12 @@ impl<'a> RequestView<'a> {
     /// Whether the request has the shape of a preflight: `OPTIONS` with a non-empty
     /// `Access-Control-Request-Method`.
     pub fn is_preflight_shaped(&self) -> bool {
-        self.method == b"OPTIONS" && self.request_method.is_some_and(|m| !m.is_empty())
+        self.method == b"OPTIONS"
+            && match self.request_method {
+                Lines::None => false,
+                Lines::One(method) => !method.is_empty(),
+                Lines::Many(_) => true,
+            }
     }
 }
 
@@ -177,11 +204,18 @@ mod tests {
     }
 
     #[test]
-    fn first_request_method_line_counts() {
+    fn repeated_request_method_lines_join() {
         let mut v = RequestView::new(b"OPTIONS");
         v.add_request_method(b"PUT").add_request_method(b"DELETE");
-        assert_eq!(v.request_method, Some(&b"PUT"[..]));
+        assert_eq!(&*v.request_method.joined(), b"PUT,DELETE");
         assert!(v.is_preflight_shaped());
+    }
+
+    #[test]
+    fn an_origin_line_with_a_comma_counts_as_several() {
+        let mut v = RequestView::new(b"GET");
+        v.add_origin(b"http://a.com,http://b.com");
+        assert_eq!(v.origin, OriginHeader::Many);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::config::{self, type_name};
 use crate::error::{ConfigError, ConfigErrorKind, InvalidConfig, Location};
 use crate::origin::split_host_port;
 use crate::policy::Policy;
+use crate::token::starts_with_ignore_case;
 
 /// What a host knows about where a request is going, for selecting a scoped policy.
 #[derive(Debug, Clone, Copy, Default)]
@@ -17,6 +18,18 @@ pub struct RouteInfo<'a> {
     pub authority: Option<&'a [u8]>,
     /// Envoy's `cluster_name` property, `outbound|port||fqdn` in Istio and Higress.
     pub cluster_name: Option<&'a [u8]>,
+}
+
+/// Which parts of [`RouteInfo`] a [`ScopedPolicies`] reads (see
+/// [`ScopedPolicies::route_needs`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouteNeeds {
+    /// Some rule matches route names.
+    pub route_name: bool,
+    /// Some rule matches domains.
+    pub authority: bool,
+    /// Some rule matches services (cluster names).
+    pub cluster_name: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -43,12 +56,32 @@ struct Rule {
     policy: Policy,
 }
 
+/// Which policy of a [`ScopedPolicies`] applies to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The top-level policy.
+    Global,
+    /// The `_rules_` entry with this index.
+    Rule(usize),
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Global => f.write_str("global"),
+            Self::Rule(index) => write!(f, "_rules_[{index}]"),
+        }
+    }
+}
+
 /// A global policy (optional) and per-scope rules; the first matching rule wins, then the
 /// global policy.
 #[derive(Debug, Clone)]
 pub struct ScopedPolicies {
     global: Option<Policy>,
     rules: Vec<Rule>,
+    /// The document this was loaded from (for [`ScopedPolicies::to_json`]).
+    document: Value,
 }
 
 impl ScopedPolicies {
@@ -102,7 +135,11 @@ impl ScopedPolicies {
             )),
         }
         if errors.is_empty() {
-            Ok(Self { global, rules })
+            Ok(Self {
+                global,
+                rules,
+                document: value.clone(),
+            })
         } else {
             Err(InvalidConfig::new(errors))
         }
@@ -111,11 +148,42 @@ impl ScopedPolicies {
     /// The policy for a request: the first rule that matches, else the global policy. `None`
     /// means leave the request alone.
     pub fn select(&self, route: &RouteInfo<'_>) -> Option<&Policy> {
+        self.select_scoped(route).map(|(_, policy)| policy)
+    }
+
+    /// Like [`select`](Self::select), also saying which policy was chosen.
+    pub fn select_scoped(&self, route: &RouteInfo<'_>) -> Option<(Scope, &Policy)> {
         self.rules
             .iter()
-            .find(|rule| rule.matches(route))
-            .map(|rule| &rule.policy)
-            .or(self.global.as_ref())
+            .position(|rule| rule.matches(route))
+            .map(|index| (Scope::Rule(index), &self.rules[index].policy))
+            .or_else(|| self.global.as_ref().map(|policy| (Scope::Global, policy)))
+    }
+
+    /// The policy a [`Scope`] names, if the configuration has it.
+    pub fn get(&self, scope: Scope) -> Option<&Policy> {
+        match scope {
+            Scope::Global => self.global.as_ref(),
+            Scope::Rule(index) => self.rules.get(index).map(|rule| &rule.policy),
+        }
+    }
+
+    /// Which parts of [`RouteInfo`] selecting a policy reads: a host can skip fetching the
+    /// others (a configuration without `_rules_` reads none).
+    pub fn route_needs(&self) -> RouteNeeds {
+        let mut needs = RouteNeeds::default();
+        for rule in &self.rules {
+            needs.route_name |= !rule.routes.is_empty() || !rule.route_prefixes.is_empty();
+            needs.authority |= !rule.domains.is_empty();
+            needs.cluster_name |= !rule.services.is_empty();
+        }
+        needs
+    }
+
+    /// The configuration as JSON, what Envoy and Higress hand the proxy-wasm plugin: a YAML
+    /// configuration loaded here can be given to the plugin as is.
+    pub fn to_json(&self) -> String {
+        self.document.to_string()
     }
 
     /// The global policy, if the configuration has one.
@@ -140,9 +208,11 @@ impl ScopedPolicies {
 
 impl From<Policy> for ScopedPolicies {
     fn from(policy: Policy) -> Self {
+        let document = serde_json::to_value(policy.config()).unwrap_or(Value::Null);
         Self {
             global: Some(policy),
             rules: Vec::new(),
+            document,
         }
     }
 }
@@ -259,11 +329,13 @@ impl Rule {
         }
         let authority = route.authority.unwrap_or_default();
         let host = split_host_port(authority).map_or(authority, |(host, _)| host);
-        let host = host.to_ascii_lowercase();
         self.domains.iter().any(|d| match d {
-            DomainMatch::Suffix(s) => host.ends_with(s.as_bytes()),
-            DomainMatch::Prefix(p) => host.starts_with(p.as_bytes()),
-            DomainMatch::Exact(e) => host == e.as_bytes(),
+            DomainMatch::Suffix(s) => {
+                host.len() >= s.len()
+                    && host[host.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes())
+            }
+            DomainMatch::Prefix(p) => starts_with_ignore_case(host, p.as_bytes()),
+            DomainMatch::Exact(e) => host.eq_ignore_ascii_case(e.as_bytes()),
         })
     }
 

@@ -2,7 +2,8 @@
 //! and what to fix, and documents built to exhaust the parser are refused by construction (size
 //! cap before parsing, bounded nesting), not by luck.
 
-use polycors::{ConfigErrorKind, InvalidConfig, Policy};
+use polycors::error::ConfigErrorKind;
+use polycors::{InvalidConfig, Policy};
 
 fn rejected(yaml: &str) -> InvalidConfig {
     match Policy::from_yaml(yaml) {

@@ -1,8 +1,8 @@
 //! One test per rule of SPEC.md §1–4, named after the rule it checks.
 
-use polycors::{
-    Config, ConfigErrorKind, Decision, HeaderList, Policy, Reason, RequestView, Warning,
-};
+use polycors::adapter::HeaderList;
+use polycors::error::ConfigErrorKind;
+use polycors::{Config, Policy, Reason, RequestView, Verdict, Warning};
 
 /// What a client would see: status (None = forwarded to upstream), headers, body.
 struct Seen {
@@ -53,9 +53,9 @@ fn send(
         view.add_header(name.as_bytes(), value);
     }
     let decision = policy.evaluate(&view);
-    let (status, body, mut headers) = match decision.local_response() {
+    let (status, body, mut headers) = match decision.local_answer() {
         Some(local) => (
-            Some(local.status),
+            Some(local.status.code()),
             local.body.into_owned(),
             HeaderList::default(),
         ),
@@ -70,13 +70,13 @@ fn send(
             ),
         ),
     };
-    decision.apply(&mut headers);
+    decision.write_headers(&mut headers.for_response(policy, decision.origin()));
     Seen {
-        decision: decision.kind(),
+        decision: decision.verdict().name(),
         status,
         headers,
         body,
-        reason: decision.reason().map(ToString::to_string),
+        reason: decision.rejection().map(|r| r.to_string()),
     }
 }
 
@@ -539,7 +539,7 @@ fn s2_2_same_origin_without_known_scheme_compares_host_and_explicit_port() {
     let check = |authority: &[u8], origin: &[u8]| {
         let mut view = RequestView::new(b"GET");
         view.set_authority(authority).add_origin(origin);
-        p.evaluate(&view).kind()
+        p.evaluate(&view).verdict().name()
     };
     assert_eq!(
         check(b"api.test:8443", b"https://api.test:8443"),
@@ -1166,25 +1166,29 @@ fn s4_apply_is_idempotent() {
     view.add_origin(b"http://a.example.com");
     let d = p.evaluate(&view);
     let mut once = HeaderList(vec![(b"vary".to_vec(), b"Cookie".to_vec())]);
-    d.apply(&mut once);
+    d.write_headers(&mut once.for_response(&p, d.origin()));
     let mut twice = once.clone();
-    d.apply(&mut twice);
+    d.write_headers(&mut twice.for_response(&p, d.origin()));
     assert_eq!(once, twice);
 }
 
 #[test]
-fn reasons_survive_into_owned() {
+fn a_rejection_names_the_request_value_at_fault() {
     let p = policy(SEED);
-    let owned = {
-        let origin = b"http://evil.test".to_vec();
-        let mut view = RequestView::new(b"GET");
-        view.add_origin(&origin);
-        p.evaluate(&view).into_owned()
-    };
-    assert!(matches!(
-        owned,
-        Decision::Reject(ref r) if *r.reason() == Reason::OriginNotAllowed(b"http://evil.test"[..].to_vec().into())
-    ));
+    let mut view = RequestView::new(b"GET");
+    view.add_origin(b"http://evil.test");
+    let decision = p.evaluate(&view);
+    assert_eq!(
+        decision.verdict(),
+        Verdict::Reject(Reason::OriginNotAllowed)
+    );
+    let rejection = decision.rejection().expect("rejected");
+    assert_eq!(rejection.value(), b"http://evil.test");
+    assert_eq!(
+        rejection.to_string(),
+        "origin \"http://evil.test\" is not allowed"
+    );
+    assert_eq!(decision.forwarded(), None);
 }
 
 #[test]

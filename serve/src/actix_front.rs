@@ -1,12 +1,11 @@
 //! polycors-actix on actix-web's own server.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 
 use actix_web::dev::Service;
 use actix_web::middleware::Condition;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use polycors::{Policy, ScopedPolicies};
+use polycors::{Policy, Verdict};
 use polycors_actix::Cors;
 
 use crate::report;
@@ -40,10 +39,9 @@ async fn upstream(request: HttpRequest, body: web::Bytes) -> HttpResponse {
 pub fn serve(listener: TcpListener, policy: Option<Policy>) -> std::io::Result<()> {
     let enabled = policy.is_some();
     let policy = policy.unwrap_or_default();
-    let policies = Arc::new(ScopedPolicies::from(policy.clone()));
     actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || {
-            let policies = Arc::clone(&policies);
+            // The last `wrap` is the outermost: the log sees the middleware's own answers.
             App::new()
                 .wrap(Condition::new(enabled, Cors::new(policy.clone())))
                 .wrap_fn(move |request, service| {
@@ -51,13 +49,6 @@ pub fn serve(listener: TcpListener, policy: Option<Policy>) -> std::io::Result<(
                         let call = service.call(request);
                         return Box::pin(call) as futures_util::future::LocalBoxFuture<'static, _>;
                     }
-                    let pairs: Vec<(&[u8], &[u8])> = request
-                        .headers()
-                        .iter()
-                        .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()))
-                        .collect();
-                    let decision =
-                        report::decision(&policies, request.method().as_str().as_bytes(), &pairs);
                     let method = request.method().to_string();
                     let target = request.uri().to_string();
                     let origin = request
@@ -67,13 +58,14 @@ pub fn serve(listener: TcpListener, policy: Option<Policy>) -> std::io::Result<(
                     let call = service.call(request);
                     Box::pin(async move {
                         let response = call.await?;
+                        let verdict = response.response().extensions().get::<Verdict>().copied();
                         println!(
                             "{}",
                             report::line(
                                 &method,
                                 &target,
                                 origin.as_deref(),
-                                &decision,
+                                &report::decision(verdict),
                                 response.status().as_u16()
                             )
                         );

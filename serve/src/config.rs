@@ -28,13 +28,14 @@ max_age: 3600
 pub const USAGE: &str = "\
 polycors-serve: a local HTTP server enforcing a CORS policy in front of an httpbin-like upstream
 
-USAGE: cargo xtask serve [--listen ADDR] [--config FILE] [--adapter tower|actix|proxy-wasm] [--wasm FILE]
+USAGE: cargo xtask serve [--listen ADDR] [--config FILE] [--adapter tower|actix|proxy-wasm|envoy] [--wasm FILE]
 
   --listen ADDR     where to listen (default 127.0.0.1:8080; port 0 picks a free port)
   --config FILE     the policy, YAML or JSON (default: the seed's test WasmPlugin config);
-                    `_rules_` are honoured by the proxy-wasm adapter only
-  --adapter NAME    tower (default), actix or proxy-wasm (the built plugin in polycors-wasm-host)
-  --wasm FILE       the plugin for --adapter proxy-wasm (default: the `cargo xtask build` output)
+                    `_rules_` are honoured by the proxy-wasm and envoy adapters only
+  --adapter NAME    tower (default), actix, proxy-wasm (the built plugin in polycors-wasm-host)
+                    or envoy (the built plugin in a real Envoy 1.40, installed by cargo xtask)
+  --wasm FILE       the plugin for --adapter proxy-wasm or envoy (default: the `cargo xtask build` output)
   --no-policy       serve the upstream without any CORS policy (the baseline of `cargo xtask load`)
   --quiet           no per-request log lines
 
@@ -50,6 +51,8 @@ pub enum Adapter {
     Actix,
     /// The proxy-wasm plugin in polycors-wasm-host, on hyper.
     ProxyWasm,
+    /// The proxy-wasm plugin in a real Envoy.
+    Envoy,
 }
 
 impl Adapter {
@@ -58,6 +61,7 @@ impl Adapter {
             Self::Tower => "tower",
             Self::Actix => "actix",
             Self::ProxyWasm => "proxy-wasm",
+            Self::Envoy => "envoy",
         }
     }
 }
@@ -109,9 +113,10 @@ impl Options {
                         "tower" => Adapter::Tower,
                         "actix" | "actix-web" => Adapter::Actix,
                         "proxy-wasm" | "wasm" => Adapter::ProxyWasm,
+                        "envoy" => Adapter::Envoy,
                         other => {
                             return Err(format!(
-                                "--adapter {other:?}: expected tower, actix or proxy-wasm"
+                                "--adapter {other:?}: expected tower, actix, proxy-wasm or envoy"
                             ));
                         }
                     }
@@ -137,11 +142,4 @@ impl Options {
                 .map_err(|e| format!("cannot read {}: {e}", path.display())),
         }
     }
-}
-
-/// The configuration as JSON bytes, for the proxy-wasm plugin (JSON is what Envoy hands it).
-pub fn to_json(text: &str) -> Result<Vec<u8>, String> {
-    let value: serde_json::Value = serde_yaml::from_str(text)
-        .map_err(|e| format!("the configuration is not YAML or JSON: {e}"))?;
-    serde_json::to_vec(&value).map_err(|e| e.to_string())
 }

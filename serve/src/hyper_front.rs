@@ -8,7 +8,7 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use polycors::{Policy, ScopedPolicies};
+use polycors::{Policy, Verdict};
 use polycors_tower::CorsLayer;
 use polycors_wasm_host::{HttpRequest, HttpResponse, PluginInstance, upstream_lines};
 use tower::{Layer, ServiceExt, service_fn};
@@ -27,32 +27,38 @@ fn header_lines<B>(request: &Request<B>) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn log_line<B>(policies: &ScopedPolicies, request: &Request<B>) -> impl FnOnce(u16) + use<B> {
-    let entry = (!report::quiet()).then(|| {
-        let pairs: Vec<(&[u8], &[u8])> = request
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()))
-            .collect();
-        let decision = report::decision(policies, request.method().as_str().as_bytes(), &pairs);
-        let origin = request
-            .headers()
-            .get(http::header::ORIGIN)
-            .map(|o| o.as_bytes().to_vec());
-        (
-            request.method().to_string(),
-            request.uri().to_string(),
-            origin,
-            decision,
-        )
-    });
-    move |status| {
-        if let Some((method, target, origin, decision)) = entry {
-            println!(
-                "{}",
-                report::line(&method, &target, origin.as_deref(), &decision, status)
-            );
-        }
+/// What a log line needs from the request, taken before the request is consumed.
+struct Seen {
+    method: String,
+    target: String,
+    origin: Option<Vec<u8>>,
+}
+
+impl Seen {
+    fn of<B>(request: &Request<B>) -> Option<Self> {
+        (!report::quiet()).then(|| Self {
+            method: request.method().to_string(),
+            target: request.uri().to_string(),
+            origin: request
+                .headers()
+                .get(http::header::ORIGIN)
+                .map(|o| o.as_bytes().to_vec()),
+        })
+    }
+
+    /// Prints the line for the response: the verdict the layer put in its extensions.
+    fn log<B>(self, response: &Response<B>) {
+        let decision = report::decision(response.extensions().get::<Verdict>().copied());
+        println!(
+            "{}",
+            report::line(
+                &self.method,
+                &self.target,
+                self.origin.as_deref(),
+                &decision,
+                response.status().as_u16()
+            )
+        );
     }
 }
 
@@ -120,16 +126,17 @@ pub async fn serve_plain(listener: tokio::net::TcpListener) -> std::io::Result<(
 
 /// Serves polycors-tower in front of the upstream.
 pub async fn serve_tower(listener: tokio::net::TcpListener, policy: Policy) -> std::io::Result<()> {
-    let policies = Arc::new(ScopedPolicies::from(policy.clone()));
     // `cargo xtask serve` listens on plain HTTP: the scheme is known.
     let cors = CorsLayer::new(policy).scheme("http");
     let service = cors.layer(service_fn(upstream));
     accept_loop(listener, move |request: Request<Incoming>| {
-        let done = log_line(&policies, &request);
+        let seen = Seen::of(&request);
         let service = service.clone();
         async move {
             let response = service.oneshot(request).await?;
-            done(response.status().as_u16());
+            if let Some(seen) = seen {
+                seen.log(&response);
+            }
             let (parts, body) = response.into_parts();
             let body = body
                 .map_err(|e| std::io::Error::other(e.to_string()))
@@ -152,17 +159,15 @@ fn lock_any(instances: &[Mutex<PluginInstance>]) -> std::sync::MutexGuard<'_, Pl
         })
 }
 
-/// Serves the proxy-wasm plugin (inside polycors-wasm-host) in front of the upstream.
+/// Serves the proxy-wasm plugin (inside polycors-wasm-host) in front of the upstream; the
+/// plugin logs each request's line itself (at debug level, unless `--quiet`).
 pub async fn serve_proxy_wasm(
     listener: tokio::net::TcpListener,
     instances: Vec<PluginInstance>,
-    policies: ScopedPolicies,
 ) -> std::io::Result<()> {
     let instances: Arc<Vec<Mutex<PluginInstance>>> =
         Arc::new(instances.into_iter().map(Mutex::new).collect());
-    let policies = Arc::new(policies);
     accept_loop(listener, move |request: Request<Incoming>| {
-        let done = log_line(&policies, &request);
         let instances = Arc::clone(&instances);
         async move {
             let (parts, body) = request.into_parts();
@@ -213,6 +218,8 @@ pub async fn serve_proxy_wasm(
                 for line in instance.take_log() {
                     if matches!(line.level, "warn" | "error" | "critical" | "stderr") {
                         eprintln!("plugin {}: {}", line.level, line.message.trim_end());
+                    } else if let Some(line) = report::plugin_line(&line.message) {
+                        println!("{line}");
                     }
                 }
                 result
@@ -236,7 +243,6 @@ pub async fn serve_proxy_wasm(
                     response
                 }
             };
-            done(response.status().as_u16());
             let (parts, body) = response.into_parts();
             let body = body.map_err(|e| match e {}).boxed_unsync();
             Ok(Response::from_parts(parts, body))

@@ -1,9 +1,11 @@
 //! `polycors-serve` (run it with `cargo xtask serve`): a local HTTP server that enforces a
-//! polycors policy through the tower, actix-web or proxy-wasm adapter, in front of a built-in
-//! httpbin-like upstream, logging one line per request with the decision.
+//! polycors policy through the tower, actix-web or proxy-wasm adapter (in the wasmtime host or
+//! in a real Envoy), in front of a built-in httpbin-like upstream, logging one line per request
+//! with what the adapter decided.
 
 mod actix_front;
 mod config;
+mod envoy_front;
 mod hyper_front;
 mod report;
 mod upstream;
@@ -39,8 +41,7 @@ fn main() -> ExitCode {
 fn run(options: &Options) -> Result<(), String> {
     report::set_quiet(options.quiet);
     let (text, source) = options.config_text()?;
-    let json = config::to_json(&text)?;
-    let policies = ScopedPolicies::from_json(&json)
+    let policies = ScopedPolicies::from_yaml(&text)
         .map_err(|e| format!("invalid configuration ({source}):\n{e}"))?;
     for (rule, warning) in policies.warnings() {
         match rule {
@@ -48,10 +49,7 @@ fn run(options: &Options) -> Result<(), String> {
             None => eprintln!("warning: {warning}"),
         }
     }
-    let listener = std::net::TcpListener::bind(options.listen)
-        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let announce = || {
+    let announce = |address: std::net::SocketAddr| {
         let policy = if options.no_policy {
             "no policy (--no-policy)".to_owned()
         } else {
@@ -62,7 +60,21 @@ fn run(options: &Options) -> Result<(), String> {
             options.adapter.name()
         );
     };
+    let plugin = || {
+        options
+            .wasm
+            .clone()
+            .unwrap_or_else(polycors_artifacts::plugin_wasm)
+    };
+    if options.adapter == Adapter::Envoy {
+        let filter = (!options.no_policy).then(|| (plugin(), policies.to_json()));
+        return envoy_front::serve(options.listen, filter, announce);
+    }
 
+    let listener = std::net::TcpListener::bind(options.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let announce = || announce(address);
     match (options.adapter, options.no_policy) {
         (Adapter::Actix, no_policy) => {
             let policy = if no_policy {
@@ -80,16 +92,18 @@ fn run(options: &Options) -> Result<(), String> {
                 hyper_front::serve_tower(listener, policy)
             })
         }
-        (Adapter::ProxyWasm, false) => {
-            let path = options.wasm.clone().unwrap_or_else(Plugin::default_path);
-            let plugin = Plugin::load(&path).map_err(|e| e.to_string())?;
+        (Adapter::ProxyWasm | Adapter::Envoy, false) => {
+            let plugin = Plugin::load(&plugin()).map_err(|e| e.to_string())?;
+            // The plugin logs each request's line at debug level.
+            let level = if options.quiet { 2 } else { 1 };
+            let json = policies.to_json();
             // One configured instance per worker thread, as Envoy runs one VM per worker.
             let instances = (0..WORKERS)
-                .map(|_| plugin.instantiate_with_log_level(&json, 2))
+                .map(|_| plugin.instantiate_with_log_level(json.as_bytes(), level))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| e.to_string())?;
             on_tokio(listener, announce, |listener| {
-                hyper_front::serve_proxy_wasm(listener, instances, policies)
+                hyper_front::serve_proxy_wasm(listener, instances)
             })
         }
     }
@@ -118,16 +132,16 @@ fn global_policy(policies: &ScopedPolicies, adapter: Adapter) -> Result<Policy, 
     policies.global().cloned().ok_or_else(|| {
         format!(
             "the configuration has only `_rules_`, which the {} adapter does not select by; \
-             give a top-level policy or use --adapter proxy-wasm",
+             give a top-level policy or use --adapter proxy-wasm or envoy",
             adapter.name()
         )
     })
 }
 
 /// Worker threads (and plugin instances) of the hyper front end.
-const WORKERS: usize = 2;
+pub(crate) const WORKERS: usize = 2;
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(WORKERS)
         .enable_all()

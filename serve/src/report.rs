@@ -1,8 +1,13 @@
-//! One log line per request: what the policy decided and why.
+//! One log line per request: what the adapter decided, the policy it used, and the status.
+//!
+//! The line is `METHOD TARGET origin=ORIGIN -> DECISION [POLICY] -> STATUS`. tower and actix-web
+//! report the [`Verdict`] they put in the response's extensions; the proxy-wasm plugin (in the
+//! wasmtime host or in Envoy) logs the same line itself at debug level, with the rejection's
+//! details appended.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use polycors::{RequestView, RouteInfo, ScopedPolicies};
+use polycors::Verdict;
 
 static QUIET: AtomicBool = AtomicBool::new(false);
 
@@ -16,32 +21,13 @@ pub fn quiet() -> bool {
     QUIET.load(Ordering::Relaxed)
 }
 
-/// What the policy decides for a request, as a log fragment (`preflight`, `actual`,
-/// `not-cors`, `reject: origin "…" is not allowed`, `no policy`). The adapter under test makes
-/// the real decision; this is the core's answer for the same request, for the log.
-pub fn decision(policies: &ScopedPolicies, method: &[u8], headers: &[(&[u8], &[u8])]) -> String {
-    let authority = headers
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(b"host"))
-        .map(|(_, value)| *value);
-    let route = RouteInfo {
-        route_name: None,
-        authority,
-        cluster_name: None,
-    };
-    let Some(policy) = policies.select(&route) else {
-        return "no policy".into();
-    };
-    // `serve` listens on plain HTTP; `add_header` takes the authority from `Host`.
-    let mut view = RequestView::new(method);
-    view.set_scheme(b"http");
-    for (name, value) in headers {
-        view.add_header(name, value);
-    }
-    let decision = policy.evaluate(&view);
-    match decision.reason() {
-        Some(reason) => format!("reject: {reason}"),
-        None => decision.kind().to_owned(),
+/// The decision part of a line: `actual [global]`, `reject: origin-not-allowed [global]`, or
+/// `no policy` when the adapter reported none.
+pub fn decision(verdict: Option<Verdict>) -> String {
+    match verdict {
+        Some(Verdict::Reject(reason)) => format!("reject: {} [global]", reason.code()),
+        Some(verdict) => format!("{verdict} [global]"),
+        None => "no policy".into(),
     }
 }
 
@@ -59,3 +45,13 @@ pub fn line(
     );
     format!("{method} {target} origin={origin} -> {decision} -> {status}")
 }
+
+/// The plugin's own per-request line (`polycors request: ...`, logged at debug level) in a
+/// message of its log, if it is one.
+pub fn plugin_line(message: &str) -> Option<&str> {
+    message
+        .find(PLUGIN_LINE)
+        .map(|at| message[at + PLUGIN_LINE.len()..].trim_end())
+}
+
+const PLUGIN_LINE: &str = "polycors request: ";

@@ -26,9 +26,13 @@
 //! specification lists a response's own header names (`expose_headers: *` with credentials)
 //! this adapter lists them in name order.
 //!
-//! Same-origin detection uses actix's [connection info](actix_web::dev::ConnectionInfo): the
-//! scheme and host, which honour `Forwarded` / `X-Forwarded-Proto` / `X-Forwarded-Host` when a
-//! proxy sets them.
+//! ## Same-origin requests and TLS-terminating proxies
+//!
+//! A request whose `Origin` equals its own origin is not a CORS request. The middleware takes
+//! the authority from the request URI or the `Host` header, and the scheme from the request URI
+//! when it has one; plain HTTP/1 requests carry no scheme, so hosts and explicit ports are
+//! compared. Behind a proxy that terminates TLS, tell it the public scheme:
+//! `Cors::new(policy).scheme("https")`.
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
@@ -39,20 +43,38 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{Error, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use polycors::{Decision, FieldValue, Policy, PolicyValues, RequestView, ResponseHeaders};
+use polycors::adapter::{FieldValue, FixedValues, ResponseHeaders};
+use polycors::{Action, Forwarded, Policy, RequestView, Verdict};
 
 /// Middleware factory enforcing a CORS [`Policy`]; use with `App::wrap`.
+///
+/// Every response it returns carries the policy's [`Verdict`] in its extensions, for logs and
+/// metrics: `response.response().extensions().get::<polycors::Verdict>()`.
 #[derive(Clone, Debug)]
+#[must_use]
 pub struct Cors {
     policy: Policy,
+    scheme: Option<&'static str>,
+    fixed: Rc<Fixed>,
 }
 
 impl Cors {
     /// Middleware enforcing `policy` (a [`Policy`], or anything that converts into one).
     pub fn new(policy: impl Into<Policy>) -> Self {
+        let policy = policy.into();
+        let fixed = FixedValues::new(&policy, |value| HeaderValue::from_str(value).ok());
         Self {
-            policy: policy.into(),
+            policy,
+            scheme: None,
+            fixed: Rc::new(fixed),
         }
+    }
+
+    /// The scheme clients use to reach this service (`"https"` behind a TLS-terminating
+    /// proxy), for same-origin detection. By default the request URI's scheme, if any.
+    pub fn scheme(mut self, scheme: &'static str) -> Self {
+        self.scheme = Some(scheme);
+        self
     }
 }
 
@@ -70,8 +92,7 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(CorsMiddleware {
             service: Rc::new(service),
-            policy: self.policy.clone(),
-            cache: Rc::default(),
+            cors: self.clone(),
         }))
     }
 }
@@ -80,36 +101,35 @@ where
 #[derive(Debug)]
 pub struct CorsMiddleware<S> {
     service: Rc<S>,
-    policy: Policy,
-    cache: Rc<ValueCache>,
+    cors: Cors,
 }
 
-/// The policy's fixed header values, built once per worker.
-type ValueCache = PolicyValues<HeaderValue>;
+/// The policy's fixed header values, built once per middleware factory.
+type Fixed = FixedValues<HeaderValue>;
 
 /// An actix header map as the core's [`ResponseHeaders`].
 struct ActixHeaders<'a> {
     map: &'a mut HeaderMap,
     /// Visit headers in name order (see `for_each`).
     ordered: bool,
-    cache: &'a ValueCache,
-    /// The request's Origin, reused where the decision echoes it.
+    fixed: &'a Fixed,
+    /// The request's Origin.
     origin: Option<&'a HeaderValue>,
 }
 
 impl<'a> ActixHeaders<'a> {
     fn new(
         map: &'a mut HeaderMap,
-        decision: &Decision<'_>,
-        cache: &'a ValueCache,
+        ordered: bool,
+        fixed: &'a Fixed,
         origin: Option<&'a HeaderValue>,
     ) -> Self {
         // Room for what a decision writes, so the map grows once rather than rehashing.
         map.reserve(8);
         Self {
             map,
-            ordered: decision.exposes_response_headers(),
-            cache,
+            ordered,
+            fixed,
             origin,
         }
     }
@@ -134,8 +154,14 @@ impl ResponseHeaders for ActixHeaders<'_> {
         }
     }
 
-    fn remove(&mut self, name: &[u8]) {
-        if let Ok(name) = HeaderName::from_bytes(name) {
+    fn remove_matching(&mut self, matches: &dyn Fn(&[u8]) -> bool) {
+        let names: Vec<HeaderName> = self
+            .map
+            .keys()
+            .filter(|name| matches(name.as_str().as_bytes()))
+            .cloned()
+            .collect();
+        for name in names {
             self.map.remove(name);
         }
     }
@@ -145,13 +171,9 @@ impl ResponseHeaders for ActixHeaders<'_> {
         // than risk a panic.
         let value = match value {
             FieldValue::Static(s) => Some(HeaderValue::from_static(s)),
-            FieldValue::Policy(field, s) => {
-                self.cache.get(field, s, |s| HeaderValue::from_str(s).ok())
-            }
-            FieldValue::Request(bytes) => match self.origin {
-                Some(origin) if origin.as_bytes() == bytes => Some(origin.clone()),
-                _ => HeaderValue::from_bytes(bytes).ok(),
-            },
+            FieldValue::Policy(field) => self.fixed.get(field).cloned(),
+            FieldValue::RequestOrigin => self.origin.cloned(),
+            FieldValue::Bytes(bytes) => HeaderValue::from_bytes(bytes).ok(),
         };
         if let Some(value) = value {
             self.map.insert(HeaderName::from_static(name), value);
@@ -171,40 +193,42 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
+        let cors = &self.cors;
         let forwarded = {
             let headers = request.headers();
-            // Same-origin detection only matters for requests with an Origin.
-            let info = headers
-                .contains_key(header::ORIGIN)
-                .then(|| request.connection_info());
             let mut view = RequestView::new(request.method().as_str().as_bytes());
+            // The core picks the headers it reads (Origin, Access-Control-Request-*, Host).
             for (name, value) in headers.iter() {
                 view.add_header(name.as_str().as_bytes(), value.as_bytes());
             }
-            if let Some(info) = &info {
-                view.set_scheme(info.scheme().as_bytes())
-                    .set_authority(info.host().as_bytes());
+            let uri = request.uri();
+            if let Some(authority) = uri.authority() {
+                view.set_authority(authority.as_str().as_bytes());
             }
-            let decision = self.policy.evaluate(&view);
-            match decision.local_response() {
+            if let Some(scheme) = cors.scheme.or(uri.scheme_str()) {
+                view.set_scheme(scheme.as_bytes());
+            }
+            let decision = cors.policy.evaluate(&view);
+            match decision.action() {
+                Action::Forward(forwarded) => Ok(forwarded),
                 // Answered here: the response is built while the request is still borrowed.
-                Some(local) => {
+                Action::Answer(answer) => {
                     let status =
-                        StatusCode::from_u16(local.status).unwrap_or(StatusCode::FORBIDDEN);
-                    let mut response = HttpResponse::with_body(status, local.body.into_owned());
-                    decision.apply(&mut ActixHeaders::new(
+                        StatusCode::from_u16(answer.status.code()).unwrap_or(StatusCode::FORBIDDEN);
+                    let mut response = HttpResponse::with_body(status, answer.body.into_owned());
+                    decision.write_headers(&mut ActixHeaders::new(
                         response.headers_mut(),
-                        &decision,
-                        &self.cache,
+                        false,
+                        &cors.fixed,
                         headers.get(header::ORIGIN),
                     ));
+                    response.extensions_mut().insert(decision.verdict());
                     Err(response)
                 }
-                None => Ok(decision.into_owned()),
             }
         };
-        let decision = match forwarded {
-            Ok(decision) => decision,
+        let forwarded: Forwarded = match forwarded {
+            Ok(forwarded) => forwarded,
             Err(response) => {
                 let response = request.into_response(response.map_into_boxed_body());
                 return Box::pin(ready(Ok(response.map_into_right_body())));
@@ -213,15 +237,19 @@ where
 
         let origin = request.headers().get(header::ORIGIN).cloned();
         let service = Rc::clone(&self.service);
-        let cache = Rc::clone(&self.cache);
+        let fixed = Rc::clone(&cors.fixed);
         Box::pin(async move {
             let mut response = service.call(request).await?;
-            decision.apply(&mut ActixHeaders::new(
+            forwarded.write_headers(&mut ActixHeaders::new(
                 response.headers_mut(),
-                &decision,
-                &cache,
+                forwarded.exposes_response_headers(),
+                &fixed,
                 origin.as_ref(),
             ));
+            response
+                .response_mut()
+                .extensions_mut()
+                .insert::<Verdict>(forwarded.verdict());
             Ok(response.map_into_left_body())
         })
     }

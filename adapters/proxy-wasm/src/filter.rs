@@ -1,82 +1,197 @@
-//! The HTTP context: one request.
+//! One request: read what the decision needs in as few host calls as possible, decide, answer
+//! or forward; then write the plan onto the response in one call.
+//!
+//! Host calls are what a proxy-wasm plugin pays for in Envoy (each one crosses the wasm
+//! boundary, and one that returns data also calls back into the plugin to allocate: measured
+//! in Envoy 1.40, reading one header costs more than reading the whole map), so:
+//! - The request map is read in one call and parsed in place (`origin` and the
+//!   `access-control-request-*` headers arrive joined, as Envoy keeps them).
+//! - Properties are read only when a `_rules_` entry selects by them.
+//! - A local answer carries all its headers in one call; the response hook then leaves it
+//!   alone. A forwarded response is read once and written back once.
 
-use std::rc::Rc;
+use std::fmt::Write;
 
-use polycors::{Decision, HeaderList, RequestView, RouteInfo, ScopedPolicies};
-use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::Action;
+use polycors::{Action as CoreAction, RequestView, RouteInfo, Verdict};
 
-use crate::envoy;
+use crate::abi::{self, Call, Map};
+use crate::headers::Edit;
+use crate::plugin::{Action, Context, Plugin, State, return_buffer, take_buffer};
+use crate::wire;
 
-/// Where a request stands.
-enum State {
-    /// No decision (no policy applies, or the request headers have not been seen).
-    Untouched,
-    /// Forwarded; the decision is applied to the response headers once.
-    Forwarded(Decision<'static>),
-    /// Answered with a local reply that already carries every header, or already applied.
-    Done,
+/// A property of the xDS configuration: `xds.route_name` in Envoy 1.40; older Envoys and
+/// Higress's build answer the top-level `route_name`.
+fn xds_property<'c>(call: &'c Call, name: &str) -> Option<&'c [u8]> {
+    let mut path = [0u8; 32];
+    let xds = b"xds\0";
+    let full = xds.len() + name.len();
+    if full > path.len() {
+        return None;
+    }
+    path[..xds.len()].copy_from_slice(xds);
+    path[xds.len()..full].copy_from_slice(name.as_bytes());
+    abi::property(call, &path[..full]).or_else(|| abi::property(call, name.as_bytes()))
 }
 
-pub(crate) struct CorsFilter {
-    policies: Option<Rc<ScopedPolicies>>,
-    state: State,
-}
+/// A log line being written (bytes: request values are escaped, not assumed UTF-8).
+struct Line<'a>(&'a mut Vec<u8>);
 
-impl CorsFilter {
-    pub(crate) fn new(policies: Option<Rc<ScopedPolicies>>) -> Self {
-        Self {
-            policies,
-            state: State::Untouched,
-        }
+impl Write for Line<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(text.as_bytes());
+        Ok(())
     }
 }
 
-impl Context for CorsFilter {}
+pub(crate) fn on_request_headers(call: &Call, plugin: &mut Plugin, context: u32) -> Action {
+    let Some(root) = plugin.contexts.get(&context).map(|c| c.root) else {
+        return Action::Continue;
+    };
+    let Some((_, root)) = plugin.roots.iter().find(|(id, _)| *id == root) else {
+        return Action::Continue;
+    };
+    let Some(policies) = &root.policies else {
+        return Action::Continue;
+    };
+    let debug = log::log_enabled!(log::Level::Debug);
 
-impl HttpContext for CorsFilter {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let Some(policies) = self.policies.as_deref() else {
-            return Action::Continue;
-        };
-        let headers = envoy::request_headers();
-        let route_name = envoy::property("route_name");
-        let cluster_name = envoy::property("cluster_name");
-        let authority = headers
-            .iter()
-            .find(|(n, _)| n == ":authority")
-            .map(|(_, v)| v.as_slice());
-        let route = RouteInfo {
-            route_name: route_name.as_deref(),
-            authority,
-            cluster_name: cluster_name.as_deref(),
-        };
-        let Some(policy) = policies.select(&route) else {
-            return Action::Continue;
-        };
-
-        // `add_header` also reads the pseudo-headers: `:method`, `:scheme`, `:authority`.
-        let mut view = RequestView::new(b"");
-        for (name, value) in &headers {
-            view.add_header(name.as_bytes(), value);
+    let map = abi::header_map(call, Map::Request);
+    let mut view = RequestView::new(b"");
+    let mut origin = None;
+    let mut authority = None;
+    let mut path: &[u8] = b"";
+    // The map includes the pseudo-headers `:method`, `:scheme`, `:authority` and `:path`.
+    for (name, value) in wire::lines(map) {
+        view.add_header(name, value);
+        match name {
+            b"origin" => origin = Some(value),
+            b":authority" => authority = Some(value),
+            b":path" => path = value,
+            _ => {}
         }
-        let decision = policy.evaluate(&view);
+    }
 
-        if let Some(local) = decision.local_response() {
-            let mut reply = HeaderList::default();
-            decision.apply(&mut reply);
-            envoy::send_local_reply(local.status, &reply, local.body.as_bytes());
-            self.state = State::Done;
-            return Action::Pause;
+    let needs = root.needs;
+    let route = RouteInfo {
+        route_name: needs
+            .route_name
+            .then(|| xds_property(call, "route_name"))
+            .flatten(),
+        authority: authority.filter(|_| needs.authority),
+        cluster_name: needs
+            .cluster_name
+            .then(|| xds_property(call, "cluster_name"))
+            .flatten(),
+    };
+    let selected = policies.select_scoped(&route);
+    let mut log_line = Vec::new();
+    if debug {
+        // `METHOD TARGET origin=ORIGIN -> DECISION [POLICY] -> STATUS (REJECTION)`, the line
+        // `cargo xtask serve` prints for every adapter.
+        log_line = take_buffer(&mut plugin.pool);
+        let method = view.method();
+        let _ = write!(
+            Line(&mut log_line),
+            "polycors request: {} {} origin={} -> ",
+            method.escape_ascii(),
+            path.escape_ascii(),
+            origin.map_or("-".into(), |o| o.escape_ascii().to_string()),
+        );
+    }
+    let Some((scope, policy)) = selected else {
+        if debug {
+            log_line.extend_from_slice(b"no policy");
+            log::debug!("{}", String::from_utf8_lossy(&log_line));
         }
-        self.state = State::Forwarded(decision.into_owned());
+        return_buffer(&mut plugin.pool, log_line);
+        return Action::Continue;
+    };
+    let decision = policy.evaluate(&view);
+    if debug {
+        let _ = match decision.verdict().reason() {
+            Some(reason) => write!(Line(&mut log_line), "reject: {} [{scope}]", reason.code()),
+            None => write!(Line(&mut log_line), "{} [{scope}]", decision.verdict()),
+        };
+    }
+    let state = match decision.action() {
+        CoreAction::Answer(answer) => {
+            let mut edit = Edit::new(&mut plugin.buffers, &[], policy, decision.origin());
+            decision.write_headers(&mut edit);
+            let headers = edit.serialize();
+            let status = answer.status.code();
+            if let Err(error) = abi::send_local_response(status, headers, answer.body.as_bytes()) {
+                log::error!("polycors: the host refused the local answer: {error:?}");
+            }
+            if debug {
+                let _ = write!(Line(&mut log_line), " -> {status}");
+                if let Some(rejection) = decision.rejection() {
+                    let _ = write!(Line(&mut log_line), " ({rejection})");
+                }
+                log::debug!("{}", String::from_utf8_lossy(&log_line));
+            }
+            return_buffer(&mut plugin.pool, log_line);
+            State::Done
+        }
+        CoreAction::Forward(forwarded) => {
+            let mut copy = take_buffer(&mut plugin.pool);
+            copy.extend_from_slice(origin.unwrap_or_default());
+            State::Forwarded {
+                scope,
+                forwarded,
+                origin: copy,
+                log: log_line,
+            }
+        }
+    };
+    let answered = matches!(state, State::Done);
+    if let Some(Context { state: slot, .. }) = plugin.contexts.get_mut(&context) {
+        *slot = state;
+    }
+    if answered {
+        Action::Pause
+    } else {
         Action::Continue
     }
+}
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        if let State::Forwarded(decision) = std::mem::replace(&mut self.state, State::Done) {
-            decision.apply(&mut envoy::ResponseHeaderMap::read());
+pub(crate) fn on_response_headers(call: &Call, plugin: &mut Plugin, context: u32) -> Action {
+    let Some(entry) = plugin.contexts.get_mut(&context) else {
+        return Action::Continue;
+    };
+    let root = entry.root;
+    let State::Forwarded {
+        scope,
+        forwarded,
+        origin,
+        mut log,
+    } = std::mem::replace(&mut entry.state, State::Done)
+    else {
+        return Action::Continue;
+    };
+    let policy = plugin
+        .roots
+        .iter()
+        .find(|(id, _)| *id == root)
+        .and_then(|(_, root)| root.policies.as_ref())
+        .and_then(|policies| policies.get(scope));
+    if let Some(policy) = policy {
+        let map = abi::header_map(call, Map::Response);
+        let mut edit = Edit::new(&mut plugin.buffers, map, policy, &origin);
+        forwarded.write_headers(&mut edit);
+        if !log.is_empty() {
+            let status = edit.get(b":status").unwrap_or_default();
+            let _ = write!(Line(&mut log), " -> {}", status.escape_ascii());
+            log::debug!("{}", String::from_utf8_lossy(&log));
         }
-        Action::Continue
+        if let Err(error) = abi::set_header_map(Map::Response, edit.serialize()) {
+            log::error!("polycors: the host refused the response headers: {error:?}");
+        }
     }
+    debug_assert!(matches!(
+        forwarded.verdict(),
+        Verdict::NotCors | Verdict::Actual
+    ));
+    return_buffer(&mut plugin.pool, origin);
+    return_buffer(&mut plugin.pool, log);
+    Action::Continue
 }

@@ -2,7 +2,8 @@
 
 use http::Request;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use polycors::{FieldValue, PolicyValues, RequestView, ResponseHeaders};
+use polycors::RequestView;
+use polycors::adapter::{FieldValue, FixedValues, ResponseHeaders};
 
 /// Builds the core's view of an `http` request. `scheme` overrides the URI's scheme.
 pub fn request_view<'a, B>(request: &'a Request<B>, scheme: Option<&'a str>) -> RequestView<'a> {
@@ -21,39 +22,15 @@ pub fn request_view<'a, B>(request: &'a Request<B>, scheme: Option<&'a str>) -> 
     view
 }
 
-/// The policy's fixed header values, built once and shared by every clone of a layer.
-pub(crate) type ValueCache = PolicyValues<HeaderValue>;
+/// The policy's fixed header values, built once per layer.
+pub(crate) type Fixed = FixedValues<HeaderValue>;
 
-/// An `http` header map as the core's [`ResponseHeaders`].
-pub struct HttpHeaders<'a> {
-    map: &'a mut HeaderMap,
-    cache: Option<&'a ValueCache>,
-    origin: Option<&'a HeaderValue>,
-}
-
-impl<'a> HttpHeaders<'a> {
-    /// Wraps a response's header map.
-    pub fn new(map: &'a mut HeaderMap) -> Self {
-        Self {
-            map,
-            cache: None,
-            origin: None,
-        }
-    }
-
-    /// Wraps a response's header map, reusing the policy's built values and the request's
-    /// `Origin` value where the decision echoes it.
-    pub(crate) fn with_cache(
-        map: &'a mut HeaderMap,
-        cache: &'a ValueCache,
-        origin: Option<&'a HeaderValue>,
-    ) -> Self {
-        Self {
-            map,
-            cache: Some(cache),
-            origin,
-        }
-    }
+/// An `http` header map as the core's [`ResponseHeaders`], with what resolves the symbolic
+/// values: the policy's built values and the request's `Origin`.
+pub(crate) struct HttpHeaders<'a> {
+    pub(crate) map: &'a mut HeaderMap,
+    pub(crate) fixed: &'a Fixed,
+    pub(crate) origin: Option<&'a HeaderValue>,
 }
 
 impl ResponseHeaders for HttpHeaders<'_> {
@@ -63,8 +40,14 @@ impl ResponseHeaders for HttpHeaders<'_> {
         }
     }
 
-    fn remove(&mut self, name: &[u8]) {
-        if let Ok(name) = HeaderName::from_bytes(name) {
+    fn remove_matching(&mut self, matches: &dyn Fn(&[u8]) -> bool) {
+        let names: Vec<HeaderName> = self
+            .map
+            .keys()
+            .filter(|name| matches(name.as_str().as_bytes()))
+            .cloned()
+            .collect();
+        for name in names {
             self.map.remove(name);
         }
     }
@@ -74,14 +57,9 @@ impl ResponseHeaders for HttpHeaders<'_> {
         // than risk a panic.
         let value = match value {
             FieldValue::Static(s) => Some(HeaderValue::from_static(s)),
-            FieldValue::Policy(field, s) => match self.cache {
-                Some(cache) => cache.get(field, s, |s| HeaderValue::from_str(s).ok()),
-                None => HeaderValue::from_str(s).ok(),
-            },
-            FieldValue::Request(bytes) => match self.origin {
-                Some(origin) if origin.as_bytes() == bytes => Some(origin.clone()),
-                _ => HeaderValue::from_bytes(bytes).ok(),
-            },
+            FieldValue::Policy(field) => self.fixed.get(field).cloned(),
+            FieldValue::RequestOrigin => self.origin.cloned(),
+            FieldValue::Bytes(bytes) => HeaderValue::from_bytes(bytes).ok(),
         };
         if let Some(value) = value {
             self.map.insert(HeaderName::from_static(name), value);

@@ -32,5 +32,5 @@ mod headers;
 mod service;
 
 pub use body::CorsBody;
-pub use headers::{HttpHeaders, request_view};
+pub use headers::request_view;
 pub use service::{Cors, CorsLayer, ResponseFuture};

@@ -2,35 +2,41 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
-use polycors::{Decision, Policy};
+use polycors::adapter::FixedValues;
+use polycors::{Action, Forwarded, Policy, Verdict};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::CorsBody;
-use crate::headers::{HttpHeaders, ValueCache, request_view};
+use crate::headers::{Fixed, HttpHeaders, request_view};
 
 /// A [`Layer`] that enforces a CORS [`Policy`].
+///
+/// Every response it returns carries the policy's [`Verdict`] in its extensions, for logs and
+/// metrics: `response.extensions().get::<polycors::Verdict>()`.
 #[derive(Clone, Debug)]
+#[must_use]
 pub struct CorsLayer {
     policy: Policy,
     scheme: Option<&'static str>,
-    cache: Arc<ValueCache>,
+    fixed: Arc<Fixed>,
 }
 
 impl CorsLayer {
     /// A layer enforcing `policy` (a [`Policy`], or anything that converts into one).
     pub fn new(policy: impl Into<Policy>) -> Self {
+        let policy = policy.into();
+        let fixed = FixedValues::new(&policy, |value| HeaderValue::from_str(value).ok());
         Self {
-            policy: policy.into(),
+            policy,
             scheme: None,
-            cache: Arc::default(),
+            fixed: Arc::new(fixed),
         }
     }
 
@@ -48,9 +54,7 @@ impl<S> Layer<S> for CorsLayer {
     fn layer(&self, inner: S) -> Cors<S> {
         Cors {
             inner,
-            policy: self.policy.clone(),
-            scheme: self.scheme,
-            cache: Arc::clone(&self.cache),
+            layer: self.clone(),
         }
     }
 }
@@ -59,9 +63,7 @@ impl<S> Layer<S> for CorsLayer {
 #[derive(Clone, Debug)]
 pub struct Cors<S> {
     inner: S,
-    policy: Policy,
-    scheme: Option<&'static str>,
-    cache: Arc<ValueCache>,
+    layer: CorsLayer,
 }
 
 impl<S> Cors<S> {
@@ -84,34 +86,38 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let decision = self.policy.evaluate(&request_view(&request, self.scheme));
-        if let Some(local) = decision.local_response() {
-            let mut response = Response::new(CorsBody::local(&local.body));
-            // A preflight answer has up to ten headers: size the map once.
-            *response.headers_mut() = http::HeaderMap::with_capacity(12);
-            *response.status_mut() =
-                StatusCode::from_u16(local.status).unwrap_or(StatusCode::FORBIDDEN);
-            let origin = request.headers().get(header::ORIGIN);
-            decision.apply(&mut HttpHeaders::with_cache(
-                response.headers_mut(),
-                &self.cache,
-                origin,
-            ));
-            return ResponseFuture {
-                state: State::Local {
-                    response: Some(response),
-                },
-            };
-        }
-        let decision = decision.into_owned();
-        let origin = request.headers().get(header::ORIGIN).cloned();
+        let layer = &self.layer;
+        let decision = layer.policy.evaluate(&request_view(&request, layer.scheme));
+        let origin = request.headers().get(header::ORIGIN);
+        let forwarded = match decision.action() {
+            Action::Forward(forwarded) => forwarded,
+            Action::Answer(answer) => {
+                let mut response = Response::new(CorsBody::local(&answer.body));
+                // A preflight answer has up to ten headers: size the map once.
+                *response.headers_mut() = http::HeaderMap::with_capacity(12);
+                *response.status_mut() =
+                    StatusCode::from_u16(answer.status.code()).unwrap_or(StatusCode::FORBIDDEN);
+                decision.write_headers(&mut HttpHeaders {
+                    map: response.headers_mut(),
+                    fixed: &layer.fixed,
+                    origin,
+                });
+                response.extensions_mut().insert(decision.verdict());
+                return ResponseFuture {
+                    state: State::Local {
+                        response: Some(response),
+                    },
+                };
+            }
+        };
+        let origin = origin.cloned();
         ResponseFuture {
             state: State::Forward {
                 future: self.inner.call(request),
-                apply: Some(Apply {
-                    decision,
+                fix_up: Some(FixUp {
+                    forwarded,
                     origin,
-                    cache: Arc::clone(&self.cache),
+                    fixed: Arc::clone(&self.layer.fixed),
                 }),
             },
         }
@@ -126,17 +132,17 @@ pin_project! {
     }
 }
 
-/// What a forwarded request's response needs: the decision, and what makes writing it cheap.
-struct Apply {
-    decision: Decision<'static>,
+/// What a forwarded request's response needs.
+struct FixUp {
+    forwarded: Forwarded,
     origin: Option<HeaderValue>,
-    cache: Arc<ValueCache>,
+    fixed: Arc<Fixed>,
 }
 
 pin_project! {
     #[project = StateProj]
     enum State<F> {
-        Forward { #[pin] future: F, apply: Option<Apply> },
+        Forward { #[pin] future: F, fix_up: Option<FixUp> },
         Local { response: Option<Response<CorsBody<()>>> },
     }
 }
@@ -149,28 +155,29 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Forward { future, apply } => {
+            StateProj::Forward { future, fix_up } => {
                 let mut response = std::task::ready!(future.poll(cx))?;
-                if let Some(Apply {
-                    decision,
+                if let Some(FixUp {
+                    forwarded,
                     origin,
-                    cache,
-                }) = apply.take()
+                    fixed,
+                }) = fix_up.take()
                 {
-                    decision.apply(&mut HttpHeaders::with_cache(
-                        response.headers_mut(),
-                        &cache,
-                        origin.as_ref(),
-                    ));
+                    forwarded.write_headers(&mut HttpHeaders {
+                        map: response.headers_mut(),
+                        fixed: &fixed,
+                        origin: origin.as_ref(),
+                    });
+                    response
+                        .extensions_mut()
+                        .insert::<Verdict>(forwarded.verdict());
                 }
                 Poll::Ready(Ok(response.map(CorsBody::inner)))
             }
-            StateProj::Local { response } => {
-                let response = response
-                    .take()
-                    .expect("ResponseFuture polled after completion");
-                Poll::Ready(Ok(response.map(CorsBody::retype)))
-            }
+            StateProj::Local { response } => Poll::Ready(match response.take() {
+                Some(response) => Ok(response.map(CorsBody::retype)),
+                None => panic!("ResponseFuture polled after completion"),
+            }),
         }
     }
 }

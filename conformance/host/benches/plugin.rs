@@ -39,7 +39,7 @@ fn request(kind: &str) -> HttpRequest {
 }
 
 fn plugin(c: &mut Criterion) {
-    let plugin = Plugin::load(&Plugin::default_path()).unwrap_or_else(|e| panic!("{e}"));
+    let plugin = Plugin::load(&polycors_artifacts::plugin_wasm()).unwrap_or_else(|e| panic!("{e}"));
     let mut instance = plugin
         .instantiate(SEED_CONFIG)
         .unwrap_or_else(|e| panic!("{e}"));

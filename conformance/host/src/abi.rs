@@ -45,6 +45,7 @@ pub(crate) struct HostState {
     pub(crate) log: Vec<LogLine>,
     route_name: Option<Vec<u8>>,
     cluster_name: Option<Vec<u8>>,
+    legacy_property_names: bool,
     log_level: i32,
     shared_data: HashMap<Vec<u8>, (Vec<u8>, u32)>,
     queues: Vec<(Vec<u8>, VecDeque<Vec<u8>>)>,
@@ -64,6 +65,7 @@ impl HostState {
             log: Vec::new(),
             route_name: None,
             cluster_name: None,
+            legacy_property_names: false,
             log_level,
             shared_data: HashMap::new(),
             queues: Vec::new(),
@@ -84,6 +86,7 @@ impl HostState {
         self.local_reply = None;
         self.route_name.clone_from(&request.route_name);
         self.cluster_name.clone_from(&request.cluster_name);
+        self.legacy_property_names = request.legacy_property_names;
     }
 
     /// The header map `map_type` names, if the plugin may touch it now.
@@ -303,10 +306,14 @@ fn define_buffers_and_properties(linker: &mut Linker<HostState>) -> wasmtime::Re
          ptr_ptr: i32,
          size_ptr: i32|
          -> wasmtime::Result<i32> {
+            // A path is its segments joined by NUL bytes.
             let path = read(&mut caller, path_ptr, path_len)?;
-            let value = match path.as_slice() {
-                b"route_name" => caller.data().route_name.clone(),
-                b"cluster_name" => caller.data().cluster_name.clone(),
+            let state = caller.data();
+            let value = match (path.as_slice(), state.legacy_property_names) {
+                (b"xds\0route_name", false) | (b"route_name", true) => state.route_name.clone(),
+                (b"xds\0cluster_name", false) | (b"cluster_name", true) => {
+                    state.cluster_name.clone()
+                }
                 _ => None,
             };
             match value {

@@ -29,8 +29,7 @@ impl fmt::Display for HostError {
         match self {
             Self::MissingModule { path } => write!(
                 f,
-                "the plugin {} is missing: build it with `cargo xtask build` \
-                 (or `cargo build -p polycors-proxy-wasm --target wasm32-wasip1 --profile release-wasm`)",
+                "the plugin {} is missing: build it with `cargo xtask build`",
                 path.display()
             ),
             Self::Load(message) => write!(f, "cannot load the plugin: {message}"),

@@ -1,5 +1,33 @@
 //! The HTTP exchange the host drives through a plugin.
 
+/// Request headers Envoy keeps as one entry: its HTTP/1 and HTTP/2 codecs join repeated lines
+/// of these with `,` before any filter runs (Envoy 1.40 registers them as "inline" headers;
+/// checked in the real Envoy by the conformance suite's `envoy` target).
+pub const ENVOY_JOINED_REQUEST_HEADERS: [&[u8]; 4] = [
+    b"origin",
+    b"access-control-request-method",
+    b"access-control-request-headers",
+    b"access-control-request-private-network",
+];
+
+/// Request header lines as Envoy's codecs hand them on: names lowercased, repeated lines of
+/// [`ENVOY_JOINED_REQUEST_HEADERS`] joined into the first with `,`, other lines as they are.
+pub fn join_like_envoy(lines: &[(Vec<u8>, Vec<u8>)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(lines.len());
+    for (name, value) in lines {
+        let name = name.to_ascii_lowercase();
+        let joined = ENVOY_JOINED_REQUEST_HEADERS.contains(&name.as_slice());
+        match out.iter_mut().find(|(n, _)| joined && *n == name) {
+            Some((_, existing)) => {
+                existing.push(b',');
+                existing.extend_from_slice(value);
+            }
+            None => out.push((name, value.clone())),
+        }
+    }
+    out
+}
+
 /// A request as Envoy hands it to filters.
 #[derive(Debug, Clone, Default)]
 pub struct HttpRequest {
@@ -17,6 +45,9 @@ pub struct HttpRequest {
     pub route_name: Option<Vec<u8>>,
     /// The `cluster_name` property (`outbound|port||fqdn` in Istio and Higress).
     pub cluster_name: Option<Vec<u8>>,
+    /// Answer `route_name` and `cluster_name` under their top-level names (older Envoys,
+    /// Higress) instead of `xds.route_name` and `xds.cluster_name` (Envoy 1.40).
+    pub legacy_property_names: bool,
 }
 
 impl HttpRequest {
@@ -38,7 +69,9 @@ impl HttpRequest {
         self
     }
 
-    /// The map the plugin sees: pseudo-headers first, then the lowercased header lines.
+    /// The map the plugin sees: pseudo-headers first, then the lowercased header lines, with
+    /// repeated lines of the headers Envoy keeps in one entry joined by `,` (see
+    /// [`ENVOY_JOINED_REQUEST_HEADERS`]).
     pub(crate) fn header_map(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut map = vec![
             (b":method".to_vec(), self.method.clone()),
@@ -46,11 +79,7 @@ impl HttpRequest {
             (b":authority".to_vec(), self.authority.clone()),
             (b":path".to_vec(), self.path.clone()),
         ];
-        map.extend(
-            self.headers
-                .iter()
-                .map(|(n, v)| (n.to_ascii_lowercase(), v.clone())),
-        );
+        map.extend(join_like_envoy(&self.headers));
         map
     }
 }

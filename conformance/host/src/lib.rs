@@ -9,7 +9,7 @@
 //! use polycors_wasm_host::{HttpRequest, HttpResponse, Plugin};
 //!
 //! # fn main() -> Result<(), polycors_wasm_host::HostError> {
-//! let plugin = Plugin::load(&Plugin::default_path())?;
+//! let plugin = Plugin::load(&polycors_artifacts::plugin_wasm())?;
 //! let mut instance = plugin.instantiate(br#"{"allow_origins":["http://a.test"]}"#)?;
 //! let request = HttpRequest::new("GET", "http", "api.test", "/").header("origin", "http://a.test");
 //! let exchange = instance.http_request(&request, |_forwarded| HttpResponse::new(200))?;
@@ -25,8 +25,11 @@
 //!   response headers are lowercased before the plugin sees them (Envoy's codecs do that).
 //!   Header names are valid tokens: Envoy's codecs reject anything else before filters run,
 //!   and the SDK traps on a non-UTF-8 name. Values are arbitrary bytes.
-//! - **Single-value getters return the first value** (`proxy_get_header_map_value`), as Envoy
-//!   does for a repeated header; `proxy_get_header_map_pairs` returns every line, in order.
+//! - **Repeated request headers.** Envoy joins repeated lines of the headers it keeps in one
+//!   entry (`origin` and the `access-control-request-*` headers among them, see
+//!   [`ENVOY_JOINED_REQUEST_HEADERS`]) with `,` before any filter runs; the host does the same.
+//!   Other repeated headers stay separate lines: single-value getters
+//!   (`proxy_get_header_map_value`) return the first, `proxy_get_header_map_pairs` every line.
 //! - **Pseudo-headers.** The request map carries `:method`, `:scheme`, `:authority` and `:path`
 //!   first; the response map carries `:status` first.
 //! - **The plugin configuration is readable only during `proxy_on_configure`**; elsewhere the
@@ -39,8 +42,10 @@
 //!   plugin's own `proxy_on_response_headers` before the client sees it. A local reply with a
 //!   body and no `content-type` gets `content-type: text/plain`; every reply gets
 //!   `content-length`.
-//! - **Properties**: `route_name` and `cluster_name` are set per request (see [`HttpRequest`]);
-//!   other properties are `NotFound`.
+//! - **Properties**: `xds.route_name` and `xds.cluster_name` (Envoy 1.40's names) are set per
+//!   request (see [`HttpRequest`]); the top-level `route_name` and `cluster_name` of older
+//!   Envoys and of Higress's build answer only when [`HttpRequest::legacy_property_names`] is
+//!   set; other properties are `NotFound`.
 //! - **Outbound calls** (`proxy_http_call`, gRPC) fail with `BadArgument`, as Envoy does for an
 //!   unknown cluster: the host has no clusters. Shared data and queues are in-memory.
 //! - **Imports the host does not know trap** when called, so a plugin that needs something
@@ -58,5 +63,8 @@ mod http;
 mod plugin;
 
 pub use error::HostError;
-pub use http::{Exchange, HttpRequest, HttpResponse, upstream_lines};
+pub use http::{
+    ENVOY_JOINED_REQUEST_HEADERS, Exchange, HttpRequest, HttpResponse, join_like_envoy,
+    upstream_lines,
+};
 pub use plugin::{LogLine, Plugin, PluginInstance};

@@ -1,6 +1,6 @@
 //! Loading a plugin and driving HTTP exchanges through it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use wasmtime::{Engine, Instance, Linker, Module, Store, TypedFunc};
 
@@ -35,16 +35,6 @@ pub struct LogLine {
 }
 
 impl Plugin {
-    /// Where `cargo xtask build` puts the polycors plugin: the workspace's
-    /// `target/wasm32-wasip1/release-wasm/polycors_proxy_wasm.wasm` (honouring
-    /// `CARGO_TARGET_DIR`).
-    pub fn default_path() -> PathBuf {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-        target.join("wasm32-wasip1/release-wasm/polycors_proxy_wasm.wasm")
-    }
-
     /// Reads and compiles a module.
     pub fn load(path: &Path) -> Result<Self, HostError> {
         if !path.is_file() {
@@ -98,16 +88,18 @@ impl Plugin {
     }
 }
 
+/// The plugin's exports. Like Envoy, the host skips a callback the module does not export
+/// (only the three a CORS filter cannot do without are required).
 struct Exports {
     initialize: Option<TypedFunc<(), ()>>,
     on_context_create: TypedFunc<(i32, i32), ()>,
-    on_vm_start: TypedFunc<(i32, i32), i32>,
+    on_vm_start: Option<TypedFunc<(i32, i32), i32>>,
     on_configure: TypedFunc<(i32, i32), i32>,
     on_request_headers: TypedFunc<(i32, i32, i32), i32>,
-    on_response_headers: TypedFunc<(i32, i32, i32), i32>,
-    on_done: TypedFunc<i32, i32>,
-    on_log: TypedFunc<i32, ()>,
-    on_delete: TypedFunc<i32, ()>,
+    on_response_headers: Option<TypedFunc<(i32, i32, i32), i32>>,
+    on_done: Option<TypedFunc<i32, i32>>,
+    on_log: Option<TypedFunc<i32, ()>>,
+    on_delete: Option<TypedFunc<i32, ()>>,
 }
 
 impl Exports {
@@ -119,16 +111,24 @@ impl Exports {
                     .map_err(|e| HostError::Load(format!("export {}: {e:#}", $name)))?
             };
         }
+        macro_rules! optional {
+            ($name:literal) => {
+                match instance.get_export(&mut *store, $name) {
+                    None => None,
+                    Some(_) => Some(export!($name)),
+                }
+            };
+        }
         Ok(Self {
-            initialize: instance.get_typed_func(&mut *store, "_initialize").ok(),
+            initialize: optional!("_initialize"),
             on_context_create: export!("proxy_on_context_create"),
-            on_vm_start: export!("proxy_on_vm_start"),
+            on_vm_start: optional!("proxy_on_vm_start"),
             on_configure: export!("proxy_on_configure"),
             on_request_headers: export!("proxy_on_request_headers"),
-            on_response_headers: export!("proxy_on_response_headers"),
-            on_done: export!("proxy_on_done"),
-            on_log: export!("proxy_on_log"),
-            on_delete: export!("proxy_on_delete"),
+            on_response_headers: optional!("proxy_on_response_headers"),
+            on_done: optional!("proxy_on_done"),
+            on_log: optional!("proxy_on_log"),
+            on_delete: optional!("proxy_on_delete"),
         })
     }
 }
@@ -163,10 +163,9 @@ impl PluginInstance {
             .on_context_create
             .call(&mut self.store, (root, 0))
             .map_err(trap)?;
-        self.exports
-            .on_vm_start
-            .call(&mut self.store, (root, 0))
-            .map_err(trap)?;
+        if let Some(on_vm_start) = &self.exports.on_vm_start {
+            on_vm_start.call(&mut self.store, (root, 0)).map_err(trap)?;
+        }
         self.store.data_mut().phase = Phase::Configure;
         self.store.data_mut().configuration = configuration.to_vec();
         let size = i32::try_from(configuration.len()).unwrap_or(i32::MAX);
@@ -235,10 +234,11 @@ impl PluginInstance {
         let state = self.store.data_mut();
         state.phase = Phase::ResponseHeaders;
         state.response_headers = map;
-        self.exports
-            .on_response_headers
-            .call(&mut self.store, (context, count, 1))
-            .map_err(trap)?;
+        if let Some(on_response_headers) = &self.exports.on_response_headers {
+            on_response_headers
+                .call(&mut self.store, (context, count, 1))
+                .map_err(trap)?;
+        }
         let state = self.store.data_mut();
         state.phase = Phase::Idle;
         let map = std::mem::take(&mut state.response_headers);
@@ -249,18 +249,15 @@ impl PluginInstance {
             response = HttpResponse::from_header_map(map, std::mem::take(&mut response.body));
         }
 
-        self.exports
-            .on_done
-            .call(&mut self.store, context)
-            .map_err(trap)?;
-        self.exports
-            .on_log
-            .call(&mut self.store, context)
-            .map_err(trap)?;
-        self.exports
-            .on_delete
-            .call(&mut self.store, context)
-            .map_err(trap)?;
+        if let Some(on_done) = &self.exports.on_done {
+            on_done.call(&mut self.store, context).map_err(trap)?;
+        }
+        if let Some(on_log) = &self.exports.on_log {
+            on_log.call(&mut self.store, context).map_err(trap)?;
+        }
+        if let Some(on_delete) = &self.exports.on_delete {
+            on_delete.call(&mut self.store, context).map_err(trap)?;
+        }
         Ok(Exchange {
             response,
             local_reply,

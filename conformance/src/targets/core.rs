@@ -1,6 +1,7 @@
 //! The reference target: the core called directly, with the core's own header list.
 
-use polycors::{Decision, HeaderList, RequestView, RouteInfo, ScopedPolicies};
+use polycors::adapter::HeaderList;
+use polycors::{Action, RequestView, RouteInfo, ScopedPolicies};
 
 use crate::{Case, CaseRequest, Outcome, Target, normalise_headers};
 
@@ -64,17 +65,16 @@ impl Core {
         for (name, value) in &pairs {
             view.add_header(name.as_bytes(), value);
         }
-        let decision: Decision<'_> = policy.evaluate(&view);
-        let (answered_by, status, body, mut headers, upstream_saw) = match decision.local_response()
-        {
-            Some(local) => (
+        let decision = policy.evaluate(&view);
+        let (answered_by, status, body, mut headers, upstream_saw) = match decision.action() {
+            Action::Answer(answer) => (
                 "policy",
-                local.status,
-                local.body.into_owned(),
+                answer.status.code(),
+                answer.body.into_owned(),
                 HeaderList::default(),
                 None,
             ),
-            None => (
+            Action::Forward(_) => (
                 "upstream",
                 request.upstream.status,
                 request.upstream.body.clone(),
@@ -82,7 +82,7 @@ impl Core {
                 saw(),
             ),
         };
-        decision.apply(&mut headers);
+        decision.write_headers(&mut headers.for_response(policy, decision.origin()));
         Outcome {
             request: request.name.clone(),
             answered_by,

@@ -2,10 +2,12 @@
 
 mod actix;
 mod core;
+mod envoy;
 mod proxy_wasm;
 mod tower;
 
 pub use self::actix::Actix;
 pub use self::core::Core;
+pub use self::envoy::Envoy;
 pub use self::proxy_wasm::ProxyWasm;
 pub use self::tower::Tower;

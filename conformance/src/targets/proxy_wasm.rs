@@ -13,10 +13,10 @@ pub struct ProxyWasm {
 }
 
 impl ProxyWasm {
-    /// Compiles the plugin built by `cargo xtask build` (see [`Plugin::default_path`]).
+    /// Compiles the plugin built by `cargo xtask build` (`polycors_artifacts::plugin_wasm`).
     pub fn load() -> Result<Self, HostError> {
         Ok(Self {
-            plugin: Plugin::load(&Plugin::default_path())?,
+            plugin: Plugin::load(&polycors_artifacts::plugin_wasm())?,
         })
     }
 }

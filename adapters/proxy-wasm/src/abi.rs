@@ -1,0 +1,363 @@
+//! The proxy-wasm ABI 0.2.1, the only module with `unsafe`: the host functions the plugin calls
+//! (module `env`), the functions it exports, and the memory the host writes its answers into.
+//!
+//! Every callback from the host enters a [`Call`]. Data the host returns during the call
+//! (header values, header maps, the configuration) is written into an arena the plugin owns
+//! (`proxy_on_memory_allocate`), and the safe wrappers hand it out as slices that borrow the
+//! [`Call`]: they cannot outlive the callback, and the arena is reused by the next one, so
+//! reading from the host allocates nothing once the arena has grown to the largest request.
+//! No wrapper panics: every host status is handled.
+
+use std::alloc::{Layout, alloc, dealloc};
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::ptr::{NonNull, null, null_mut};
+
+/// A header map of the current HTTP stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Map {
+    /// The request headers (pseudo-headers `:method`, `:path`, ... included).
+    Request = 0,
+    /// The response headers (`:status` included).
+    Response = 2,
+}
+
+/// proxy-wasm `WasmResult::Ok`.
+const OK: u32 = 0;
+/// proxy-wasm `WasmResult::NotFound`.
+const NOT_FOUND: u32 = 1;
+/// The plugin configuration buffer.
+const PLUGIN_CONFIGURATION: u32 = 7;
+
+/// What a host call returned, when it did not return data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HostStatus(pub(crate) u32);
+
+mod host {
+    #[link(wasm_import_module = "env")]
+    unsafe extern "C" {
+        pub(super) fn proxy_log(level: u32, message: *const u8, size: usize) -> u32;
+        pub(super) fn proxy_get_log_level(level: *mut u32) -> u32;
+        pub(super) fn proxy_get_buffer_bytes(
+            buffer: u32,
+            start: usize,
+            max: usize,
+            data: *mut *mut u8,
+            size: *mut usize,
+        ) -> u32;
+        pub(super) fn proxy_get_header_map_pairs(
+            map: u32,
+            data: *mut *mut u8,
+            size: *mut usize,
+        ) -> u32;
+        pub(super) fn proxy_set_header_map_pairs(map: u32, data: *const u8, size: usize) -> u32;
+        pub(super) fn proxy_get_property(
+            path: *const u8,
+            path_size: usize,
+            data: *mut *mut u8,
+            size: *mut usize,
+        ) -> u32;
+        #[allow(clippy::too_many_arguments)]
+        pub(super) fn proxy_send_local_response(
+            status: u32,
+            details: *const u8,
+            details_size: usize,
+            body: *const u8,
+            body_size: usize,
+            headers: *const u8,
+            headers_size: usize,
+            grpc_status: i32,
+        ) -> u32;
+    }
+
+    #[cfg(target_os = "wasi")]
+    unsafe extern "C" {
+        /// Runs static constructors (wasi-libc's among them); the linker provides it.
+        pub(super) fn __wasm_call_ctors();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The arena the host writes into.
+
+/// Chunks of memory handed to the host, reused from one callback to the next. Chunks are raw
+/// allocations that are never moved, and no reference to their bytes is ever created here,
+/// so slices the wrappers hand out stay valid until [`Arena::reset`].
+struct Arena {
+    chunks: Vec<(NonNull<u8>, usize)>,
+    /// The chunk being filled, and how much of it is used.
+    current: usize,
+    used: usize,
+    /// How many callbacks are running (a host that called back while the plugin is inside a
+    /// host call must not reset the arena under the outer callback).
+    depth: usize,
+}
+
+/// The first chunk's size: enough for the headers of any ordinary request.
+const CHUNK: usize = 16 * 1024;
+/// Chunks beyond this total are freed when a callback ends, so one huge request does not pin
+/// memory for good.
+const RETAINED: usize = 256 * 1024;
+const ALIGN: usize = 8;
+
+impl Arena {
+    const fn new() -> Self {
+        Self {
+            chunks: Vec::new(),
+            current: 0,
+            used: 0,
+            depth: 0,
+        }
+    }
+
+    fn allocate(&mut self, size: usize) -> *mut u8 {
+        let size = size.max(1).next_multiple_of(ALIGN);
+        while let Some(&(base, capacity)) = self.chunks.get(self.current) {
+            if capacity - self.used >= size {
+                let at = self.used;
+                self.used += size;
+                // In bounds: `at + size <= capacity`.
+                return base.as_ptr().wrapping_add(at);
+            }
+            self.current += 1;
+            self.used = 0;
+        }
+        let capacity = size.max(CHUNK);
+        let Ok(layout) = Layout::from_size_align(capacity, ALIGN) else {
+            return null_mut();
+        };
+        // SAFETY: `layout` has a non-zero size.
+        let Some(base) = NonNull::new(unsafe { alloc(layout) }) else {
+            return null_mut();
+        };
+        self.chunks.push((base, capacity));
+        self.current = self.chunks.len() - 1;
+        self.used = size;
+        base.as_ptr()
+    }
+
+    fn reset(&mut self) {
+        self.current = 0;
+        self.used = 0;
+        let mut total = 0;
+        self.chunks.retain(|&(base, capacity)| {
+            total += capacity;
+            if total <= RETAINED {
+                return true;
+            }
+            if let Ok(layout) = Layout::from_size_align(capacity, ALIGN) {
+                // SAFETY: allocated in `allocate` with this layout; no slice into it outlives
+                // the callback that just ended.
+                unsafe { dealloc(base.as_ptr(), layout) };
+            }
+            false
+        });
+    }
+}
+
+thread_local! {
+    static ARENA: RefCell<Arena> = const { RefCell::new(Arena::new()) };
+}
+
+/// One callback from the host. Slices returned by the host-call wrappers borrow it.
+pub(crate) struct Call {
+    /// Not `Send`: a callback runs on the VM's one thread.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Call {
+    fn enter() -> Self {
+        ARENA.with_borrow_mut(|arena| {
+            if arena.depth == 0 {
+                arena.reset();
+            }
+            arena.depth += 1;
+        });
+        Self {
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        ARENA.with_borrow_mut(|arena| arena.depth = arena.depth.saturating_sub(1));
+    }
+}
+
+/// Turns a pointer and size the host wrote into a slice of the call's lifetime.
+fn returned(_call: &Call, data: *mut u8, size: usize) -> &[u8] {
+    if data.is_null() || size == 0 {
+        return &[];
+    }
+    // SAFETY: the host wrote `size` bytes at `data`, which it obtained from
+    // `proxy_on_memory_allocate` during this call: arena memory that stays allocated, and is
+    // never written by the plugin, until the outermost `Call` ends.
+    unsafe { std::slice::from_raw_parts(data, size) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host calls.
+
+/// Logs `message` at `level` (0 trace ... 5 critical).
+pub(crate) fn log(level: u32, message: &str) {
+    // SAFETY: the pointer and length describe `message`, which outlives the call.
+    unsafe { host::proxy_log(level, message.as_ptr(), message.len()) };
+}
+
+/// The host's log level (0 trace ... 5 critical); `info` if it does not say.
+pub(crate) fn log_level() -> u32 {
+    let mut level = 2;
+    // SAFETY: `level` is a valid place for the host to write a u32.
+    match unsafe { host::proxy_get_log_level(&mut level) } {
+        OK => level,
+        _ => 2,
+    }
+}
+
+/// The plugin configuration (empty when there is none or the host does not give it).
+pub(crate) fn plugin_configuration(call: &Call) -> &[u8] {
+    let (mut data, mut size) = (null_mut(), 0);
+    // SAFETY: `data` and `size` are valid places for the host to write to.
+    let status = unsafe {
+        host::proxy_get_buffer_bytes(PLUGIN_CONFIGURATION, 0, usize::MAX, &mut data, &mut size)
+    };
+    match status {
+        OK => returned(call, data, size),
+        _ => &[],
+    }
+}
+
+/// Every line of `map`, serialized (see [`crate::wire`]); empty when the map is unavailable.
+pub(crate) fn header_map(call: &Call, map: Map) -> &[u8] {
+    let (mut data, mut size) = (null_mut(), 0);
+    // SAFETY: `data` and `size` are valid places for the host to write to.
+    match unsafe { host::proxy_get_header_map_pairs(map as u32, &mut data, &mut size) } {
+        OK => returned(call, data, size),
+        _ => &[],
+    }
+}
+
+/// Replaces every line of `map` with the serialized `pairs`.
+pub(crate) fn set_header_map(map: Map, pairs: &[u8]) -> Result<(), HostStatus> {
+    // SAFETY: the pointer and length describe `pairs`, which outlives the call.
+    match unsafe { host::proxy_set_header_map_pairs(map as u32, pairs.as_ptr(), pairs.len()) } {
+        OK => Ok(()),
+        status => Err(HostStatus(status)),
+    }
+}
+
+/// A property (`path` is its segments joined by NUL bytes); `None` when the host has none.
+pub(crate) fn property<'c>(call: &'c Call, path: &[u8]) -> Option<&'c [u8]> {
+    let (mut data, mut size) = (null_mut(), 0);
+    // SAFETY: the pointer and length describe `path`; `data` and `size` are valid places.
+    let status =
+        unsafe { host::proxy_get_property(path.as_ptr(), path.len(), &mut data, &mut size) };
+    match status {
+        OK => Some(returned(call, data, size)),
+        NOT_FOUND => None,
+        _ => None,
+    }
+}
+
+/// Answers the request locally with `status`, the serialized `headers` and `body`.
+pub(crate) fn send_local_response(
+    status: u16,
+    headers: &[u8],
+    body: &[u8],
+) -> Result<(), HostStatus> {
+    // SAFETY: each pointer and length describes a live slice (or is null with length 0).
+    let result = unsafe {
+        host::proxy_send_local_response(
+            u32::from(status),
+            null(),
+            0,
+            if body.is_empty() {
+                null()
+            } else {
+                body.as_ptr()
+            },
+            body.len(),
+            headers.as_ptr(),
+            headers.len(),
+            -1,
+        )
+    };
+    match result {
+        OK => Ok(()),
+        status => Err(HostStatus(status)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exports: each enters a `Call` and hands over to the safe plugin code.
+
+/// The module's initialisation (`_initialize`, reactor model).
+#[unsafe(no_mangle)]
+pub extern "C" fn _initialize() {
+    #[cfg(target_os = "wasi")]
+    // SAFETY: called once, by the host, before any other export, as the reactor model wants.
+    unsafe {
+        host::__wasm_call_ctors();
+    }
+    crate::plugin::initialize();
+}
+
+/// Declares the ABI version.
+#[unsafe(no_mangle)]
+pub extern "C" fn proxy_abi_version_0_2_1() {}
+
+/// Where the host writes data it returns: the arena.
+#[unsafe(no_mangle)]
+pub extern "C" fn proxy_on_memory_allocate(size: usize) -> *mut u8 {
+    ARENA.with_borrow_mut(|arena| arena.allocate(size))
+}
+
+/// A root context (`parent == 0`) or an HTTP context of root `parent`.
+#[unsafe(no_mangle)]
+pub extern "C" fn proxy_on_context_create(context: u32, parent: u32) {
+    let _call = Call::enter();
+    crate::plugin::on_context_create(context, parent);
+}
+
+/// The VM started.
+#[unsafe(no_mangle)]
+pub extern "C" fn proxy_on_vm_start(_root: u32, _vm_configuration_size: usize) -> u32 {
+    1
+}
+
+/// A root context's plugin configuration: 1 if it loads, 0 (the host refuses the plugin) if not.
+#[unsafe(no_mangle)]
+pub extern "C" fn proxy_on_configure(root: u32, _plugin_configuration_size: usize) -> u32 {
+    let call = Call::enter();
+    u32::from(crate::plugin::on_configure(&call, root))
+}
+
+/// The request headers: 0 continues, 1 stops (the plugin answered).
+#[unsafe(no_mangle)]
+pub extern "C" fn proxy_on_request_headers(
+    context: u32,
+    _headers: usize,
+    _end_of_stream: u32,
+) -> u32 {
+    let call = Call::enter();
+    crate::plugin::on_request_headers(&call, context) as u32
+}
+
+/// The response headers (the upstream's, or the plugin's own local answer): 0 continues.
+#[unsafe(no_mangle)]
+pub extern "C" fn proxy_on_response_headers(
+    context: u32,
+    _headers: usize,
+    _end_of_stream: u32,
+) -> u32 {
+    let call = Call::enter();
+    crate::plugin::on_response_headers(&call, context) as u32
+}
+
+/// A context ends.
+#[unsafe(no_mangle)]
+pub extern "C" fn proxy_on_delete(context: u32) {
+    let _call = Call::enter();
+    crate::plugin::on_delete(context);
+}

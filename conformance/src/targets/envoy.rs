@@ -1,0 +1,184 @@
+//! The release `.wasm` inside a real Envoy (V8), in front of a recording upstream, over real
+//! HTTP/1.1 on 127.0.0.1.
+//!
+//! One Envoy serves every case: one listener per distinct plugin configuration (all sharing one
+//! V8 VM, as plugins of one module do in a gateway), and per listener one route for each
+//! `route_name` / `cluster_name` pair the case's requests name. A request picks its route with a
+//! selection header that the router removes before forwarding, so neither the plugin's decision
+//! nor what the upstream sees depends on it. Clusters are named like Istio and Higress name them
+//! (`outbound|80||httpbin.default.svc.cluster.local`), so `_match_service_` sees real cluster
+//! names; `_match_route_` sees real route names and `_match_domain_` the real `:authority`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use polycors_envoy_runner::{
+    Bootstrap, Cluster, Envoy as EnvoyProcess, HttpFilter, Listener, Options, Route,
+};
+
+use crate::wire::{self, RecordingUpstream};
+use crate::{Case, CaseRequest, Outcome, Target, normalise_headers};
+
+/// The header that selects a request's route; removed by the router.
+const SELECT: &str = "x-polycors-conformance-route";
+/// The cluster of requests that name none.
+const DEFAULT_CLUSTER: &str = "polycors-conformance-upstream";
+/// Envoy adds it to every forwarded request; the other hosts do not.
+const ADDED_BY_ENVOY: &str = "x-forwarded-proto";
+
+/// A route selector: the route name and cluster a request asks for.
+type RouteKey = (Option<String>, Option<String>);
+
+/// The plugin in a real Envoy.
+#[derive(Debug)]
+pub struct Envoy {
+    envoy: EnvoyProcess,
+    upstream: RecordingUpstream,
+    /// Listener name by plugin configuration (JSON bytes).
+    listeners: BTreeMap<Vec<u8>, String>,
+    /// Selection value by listener and route key.
+    routes: BTreeMap<(String, RouteKey), String>,
+}
+
+fn route_key(request: &CaseRequest) -> RouteKey {
+    (request.route_name.clone(), request.cluster_name.clone())
+}
+
+impl Envoy {
+    /// Starts one Envoy serving every case in `cases` with the release plugin.
+    pub fn start(cases: &[Case]) -> Result<Self, String> {
+        let upstream = RecordingUpstream::start().map_err(|e| format!("upstream: {e}"))?;
+        let module = polycors_artifacts::plugin_wasm();
+        if !module.is_file() {
+            return Err(format!(
+                "the plugin {} is missing: build it with `cargo xtask build`",
+                module.display()
+            ));
+        }
+        let mut listeners: BTreeMap<Vec<u8>, String> = BTreeMap::new();
+        let mut keys: BTreeMap<String, BTreeSet<RouteKey>> = BTreeMap::new();
+        for case in cases {
+            let json = case.plugin_json();
+            let count = listeners.len();
+            let name = listeners
+                .entry(json)
+                .or_insert_with(|| format!("config-{count}"))
+                .clone();
+            let set = keys.entry(name).or_default();
+            set.extend(case.requests.iter().map(route_key));
+        }
+        let mut clusters: BTreeSet<String> = BTreeSet::from([DEFAULT_CLUSTER.to_owned()]);
+        let mut routes = BTreeMap::new();
+        let mut bootstrap = Bootstrap::default();
+        for (json, name) in &listeners {
+            let mut listener_routes = Vec::new();
+            for (index, key) in keys[name].iter().enumerate() {
+                if *key == (None, None) {
+                    continue;
+                }
+                let cluster = key.1.clone().unwrap_or_else(|| DEFAULT_CLUSTER.into());
+                clusters.insert(cluster.clone());
+                let select = index.to_string();
+                listener_routes.push(Route {
+                    name: key.0.clone(),
+                    match_headers: vec![(SELECT.into(), select.clone())],
+                    remove_request_headers: vec![SELECT.into(), ADDED_BY_ENVOY.into()],
+                    ..Route::to_cluster(&cluster)
+                });
+                routes.insert((name.clone(), key.clone()), select);
+            }
+            listener_routes.push(Route {
+                remove_request_headers: vec![ADDED_BY_ENVOY.into()],
+                ..Route::to_cluster(DEFAULT_CLUSTER)
+            });
+            bootstrap.listeners.push(Listener {
+                name: name.clone(),
+                address: None,
+                filters: vec![HttpFilter::wasm(
+                    &module,
+                    std::str::from_utf8(json).map_err(|e| e.to_string())?,
+                )],
+                routes: listener_routes,
+            });
+        }
+        bootstrap.clusters = clusters
+            .into_iter()
+            .map(|name| Cluster {
+                name,
+                address: upstream.address(),
+            })
+            .collect();
+        let envoy =
+            EnvoyProcess::start(&bootstrap, &Options::default()).map_err(|e| e.to_string())?;
+        Ok(Self {
+            envoy,
+            upstream,
+            listeners,
+            routes,
+        })
+    }
+
+    /// Envoy's log so far (the plugin's warnings and errors are in it).
+    pub fn log(&self) -> String {
+        self.envoy.log()
+    }
+
+    fn outcome(&self, listener: &str, request: &CaseRequest) -> Result<Outcome, String> {
+        let address = self
+            .envoy
+            .listener(listener)
+            .ok_or_else(|| format!("no listener {listener}"))?;
+        let mut headers: Vec<(Vec<u8>, Vec<u8>)> =
+            vec![(b"host".to_vec(), request.authority.as_bytes().to_vec())];
+        headers.extend(request.headers.iter().map(|line| {
+            let (name, value) = line.pair();
+            (name.into_bytes(), value)
+        }));
+        if let Some(select) = self.routes.get(&(listener.to_owned(), route_key(request))) {
+            headers.push((SELECT.as_bytes().to_vec(), select.as_bytes().to_vec()));
+        }
+        self.upstream.expect(&request.upstream);
+        let response = wire::exchange(address, &request.method, &request.path, &headers)
+            .map_err(|e| format!("{}: {e}", request.name))?;
+        let upstream_saw = self
+            .upstream
+            .saw()
+            .map(|lines| normalise_headers(lines.iter().map(|(n, v)| (&n[..], &v[..]))));
+        Ok(Outcome {
+            request: request.name.clone(),
+            answered_by: if upstream_saw.is_some() {
+                "upstream"
+            } else {
+                "policy"
+            },
+            status: response.status,
+            headers: normalise_headers(response.headers.iter().map(|(n, v)| (&n[..], &v[..]))),
+            body: crate::show(&response.body),
+            upstream_saw,
+        })
+    }
+}
+
+impl Target for Envoy {
+    fn name(&self) -> &'static str {
+        "envoy"
+    }
+
+    fn supports_rules(&self) -> bool {
+        true
+    }
+
+    fn run(&mut self, case: &Case) -> Vec<Outcome> {
+        let listener = self
+            .listeners
+            .get(&case.plugin_json())
+            .unwrap_or_else(|| panic!("{}: Envoy was not started with this case", case.name))
+            .clone();
+        case.requests
+            .iter()
+            .map(|request| {
+                self.outcome(&listener, request)
+                    .unwrap_or_else(|e| panic!("{}: {e}\nEnvoy's log:\n{}", case.name, self.log()))
+            })
+            .collect()
+    }
+}

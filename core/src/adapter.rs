@@ -1,0 +1,444 @@
+//! What adapters need to write a decision onto their host's responses: the [`ResponseHeaders`]
+//! trait they implement over their header maps, the [`FieldValue`]s they receive, and the
+//! header names and constant values. The core does all the logic (which headers, `Vary`
+//! merging, removal of upstream `access-control-*` headers, SPEC §4); adapters copy bytes.
+
+use crate::decision::{Decision, ExposeSource, Forwarded, ListSource, OriginSource, Plan};
+use crate::policy::Policy;
+use crate::token::{list_items, starts_with_ignore_case};
+
+/// Lowercase names of the headers the policy writes.
+pub mod names {
+    /// `access-control-allow-origin`
+    pub const ALLOW_ORIGIN: &str = "access-control-allow-origin";
+    /// `access-control-allow-methods`
+    pub const ALLOW_METHODS: &str = "access-control-allow-methods";
+    /// `access-control-allow-headers`
+    pub const ALLOW_HEADERS: &str = "access-control-allow-headers";
+    /// `access-control-expose-headers`
+    pub const EXPOSE_HEADERS: &str = "access-control-expose-headers";
+    /// `access-control-allow-credentials`
+    pub const ALLOW_CREDENTIALS: &str = "access-control-allow-credentials";
+    /// `access-control-max-age`
+    pub const MAX_AGE: &str = "access-control-max-age";
+    /// `access-control-allow-private-network`
+    pub const ALLOW_PRIVATE_NETWORK: &str = "access-control-allow-private-network";
+    /// `x-cors-version`
+    pub const CORS_VERSION: &str = "x-cors-version";
+    /// `vary`
+    pub const VARY: &str = "vary";
+    /// `content-type`
+    pub const CONTENT_TYPE: &str = "content-type";
+}
+
+pub use crate::decision::REJECT_BODY;
+
+/// The value of `x-cors-version` on every response the policy handles.
+pub const CORS_VERSION_VALUE: &str = "1.0.0";
+
+/// The values a policy fixes once for all requests: an adapter builds its own header values
+/// for them once ([`FixedValues`]) and receives [`FieldValue::Policy`] per response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyField {
+    /// `Access-Control-Allow-Methods` from the configured list.
+    AllowMethods = 0,
+    /// `Access-Control-Allow-Headers` from the configured list.
+    AllowHeaders = 1,
+    /// `Access-Control-Expose-Headers` from the configured list.
+    ExposeHeaders = 2,
+    /// `Access-Control-Max-Age`.
+    MaxAge = 3,
+}
+
+impl PolicyField {
+    /// Every field.
+    pub const ALL: [PolicyField; 4] = [
+        Self::AllowMethods,
+        Self::AllowHeaders,
+        Self::ExposeHeaders,
+        Self::MaxAge,
+    ];
+}
+
+/// A header value the policy writes, by where its bytes come from, so that adapters copy only
+/// what changes per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldValue<'v> {
+    /// A constant (`*`, `true`, `1.0.0`, `text/plain`, a `Vary` list).
+    Static(&'static str),
+    /// A value fixed by the policy: the adapter's [`FixedValues`] has it built.
+    Policy(PolicyField),
+    /// The request's `Origin`, exactly as sent: the adapter holds it.
+    RequestOrigin,
+    /// Bytes computed for this response (merged `Vary`, echoed request values, listed
+    /// response header names), valid during the call only.
+    Bytes(&'v [u8]),
+}
+
+impl<'v> FieldValue<'v> {
+    /// The value's bytes, for adapters that write bytes: `policy` resolves
+    /// [`FieldValue::Policy`], `origin` is the request's `Origin` value.
+    pub fn resolve<'a>(&'a self, policy: &'a Policy, origin: &'a [u8]) -> &'a [u8]
+    where
+        'v: 'a,
+    {
+        match self {
+            Self::Static(s) => s.as_bytes(),
+            Self::Policy(field) => policy.fixed_value(*field).unwrap_or_default().as_bytes(),
+            Self::RequestOrigin => origin,
+            Self::Bytes(bytes) => bytes,
+        }
+    }
+}
+
+/// An adapter's own header values for a policy's [`PolicyField`]s, built once (when the layer,
+/// middleware or plugin is built) and then cloned or borrowed per response.
+#[derive(Debug, Clone)]
+pub struct FixedValues<T>([Option<T>; 4]);
+
+impl<T> FixedValues<T> {
+    /// Converts each value `policy` fixes with `convert` (a value that does not convert is
+    /// left out, and never written).
+    pub fn new(policy: &Policy, mut convert: impl FnMut(&str) -> Option<T>) -> Self {
+        Self(PolicyField::ALL.map(|field| policy.fixed_value(field).and_then(&mut convert)))
+    }
+
+    /// The value built for `field`.
+    pub fn get(&self, field: PolicyField) -> Option<&T> {
+        self.0[field as usize].as_ref()
+    }
+}
+
+/// A response's headers, as an adapter exposes them to the core. Implement it over your
+/// framework's header map; the core does all the logic.
+pub trait ResponseHeaders {
+    /// Calls `f` with every header line (name, value), in order.
+    fn for_each(&self, f: &mut dyn FnMut(&[u8], &[u8]));
+    /// Removes every line whose name `matches` (called with each name as stored).
+    fn remove_matching(&mut self, matches: &dyn Fn(&[u8]) -> bool);
+    /// Sets the header `name` (lowercase) to `value`, replacing every existing line.
+    fn set(&mut self, name: &'static str, value: FieldValue<'_>);
+}
+
+/// `Vary` values for the combinations the policy adds, when the response has no `Vary`.
+fn vary_static(plan: &Plan) -> Option<&'static str> {
+    Some(
+        match (
+            plan.vary_origin,
+            plan.vary_preflight,
+            plan.vary_private_network,
+        ) {
+            (false, false, _) => return None,
+            (true, false, _) => "Origin",
+            (true, true, false) => {
+                "Origin,Access-Control-Request-Method,Access-Control-Request-Headers"
+            }
+            (true, true, true) => {
+                "Origin,Access-Control-Request-Method,Access-Control-Request-Headers,Access-Control-Request-Private-Network"
+            }
+            (false, true, false) => "Access-Control-Request-Method,Access-Control-Request-Headers",
+            (false, true, true) => {
+                "Access-Control-Request-Method,Access-Control-Request-Headers,Access-Control-Request-Private-Network"
+            }
+        },
+    )
+}
+
+/// Headers a script can always read, which `expose_headers: *` with credentials does not list.
+const SAFELISTED_RESPONSE_HEADERS: [&[u8]; 7] = [
+    b"cache-control",
+    b"content-language",
+    b"content-length",
+    b"content-type",
+    b"expires",
+    b"last-modified",
+    b"pragma",
+];
+
+fn is_access_control(name: &[u8]) -> bool {
+    starts_with_ignore_case(name, b"access-control-")
+}
+
+fn exposable(name: &[u8]) -> bool {
+    // Pseudo-headers (`:status` in proxy-wasm header maps) are not response headers.
+    !(name.first() == Some(&b':')
+        || SAFELISTED_RESPONSE_HEADERS
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(name))
+        || name.eq_ignore_ascii_case(b"set-cookie")
+        || name.eq_ignore_ascii_case(b"set-cookie2")
+        || name.eq_ignore_ascii_case(names::CORS_VERSION.as_bytes())
+        || is_access_control(name))
+}
+
+/// A comma-joined token list built without allocating while it fits in 512 bytes.
+struct TokenList {
+    inline: [u8; 512],
+    len: usize,
+    spilled: Vec<u8>,
+}
+
+impl TokenList {
+    fn new() -> Self {
+        Self {
+            inline: [0; 512],
+            len: 0,
+            spilled: Vec::new(),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        if self.spilled.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spilled
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.as_bytes().is_empty()
+    }
+
+    fn contains(&self, token: &[u8]) -> bool {
+        list_items(self.as_bytes()).any(|t| t.eq_ignore_ascii_case(token))
+    }
+
+    /// Appends `token` (lowercased when `lowercase`), comma-separated.
+    fn push(&mut self, token: &[u8], lowercase: bool) {
+        let extra = token.len() + usize::from(!self.is_empty());
+        if self.spilled.is_empty() && self.len + extra > self.inline.len() {
+            self.spilled.extend_from_slice(&self.inline[..self.len]);
+        }
+        let comma = !self.is_empty();
+        if self.spilled.is_empty() {
+            let mut at = self.len;
+            if comma {
+                self.inline[at] = b',';
+                at += 1;
+            }
+            self.inline[at..at + token.len()].copy_from_slice(token);
+            if lowercase {
+                self.inline[at..at + token.len()].make_ascii_lowercase();
+            }
+            self.len = at + token.len();
+        } else {
+            if comma {
+                self.spilled.push(b',');
+            }
+            let at = self.spilled.len();
+            self.spilled.extend_from_slice(token);
+            if lowercase {
+                self.spilled[at..].make_ascii_lowercase();
+            }
+        }
+    }
+}
+
+fn list_value(source: ListSource, field: PolicyField, echoed: &[u8]) -> FieldValue<'_> {
+    match source {
+        ListSource::Policy => FieldValue::Policy(field),
+        ListSource::Request => FieldValue::Bytes(echoed),
+    }
+}
+
+/// The request values a local answer echoes.
+struct Echo<'a> {
+    method: &'a [u8],
+    headers: &'a [u8],
+}
+
+/// Writes `plan` onto `headers`: removes upstream `access-control-*` headers, sets
+/// `x-cors-version` and the CORS headers, merges `Vary`, and for a rejection sets
+/// `content-type: text/plain`. Idempotent.
+fn write<H: ResponseHeaders + ?Sized>(plan: &Plan, echo: &Echo<'_>, headers: &mut H) {
+    let from_response = plan.expose_headers == Some(ExposeSource::Response);
+    let mut strip = false;
+    let mut vary_star = false;
+    // Built only when the response has a `Vary` / when its header names are listed.
+    let mut vary: Option<TokenList> = None;
+    let mut exposed: Option<TokenList> = None;
+    headers.for_each(&mut |name, value| {
+        if is_access_control(name) {
+            strip = true;
+        } else if name.eq_ignore_ascii_case(b"vary") {
+            let vary = vary.get_or_insert_with(TokenList::new);
+            for token in list_items(value) {
+                vary_star |= token == b"*";
+                if !vary.contains(token) {
+                    vary.push(token, false);
+                }
+            }
+        }
+        if from_response && exposable(name) {
+            let exposed = exposed.get_or_insert_with(TokenList::new);
+            if !exposed.contains(name) {
+                exposed.push(name, true);
+            }
+        }
+    });
+
+    if strip {
+        headers.remove_matching(&is_access_control);
+    }
+    headers.set(names::CORS_VERSION, FieldValue::Static(CORS_VERSION_VALUE));
+    if plan.reject {
+        headers.set(names::CONTENT_TYPE, FieldValue::Static("text/plain"));
+    }
+    if let Some(source) = plan.allow_origin {
+        let value = match source {
+            OriginSource::Any => FieldValue::Static("*"),
+            OriginSource::Request => FieldValue::RequestOrigin,
+        };
+        headers.set(names::ALLOW_ORIGIN, value);
+    }
+    if let Some(source) = plan.allow_methods {
+        let value = list_value(source, PolicyField::AllowMethods, echo.method);
+        headers.set(names::ALLOW_METHODS, value);
+    }
+    if let Some(source) = plan.allow_headers {
+        let value = list_value(source, PolicyField::AllowHeaders, echo.headers);
+        headers.set(names::ALLOW_HEADERS, value);
+    }
+    match plan.expose_headers {
+        None => {}
+        Some(ExposeSource::Policy) => headers.set(
+            names::EXPOSE_HEADERS,
+            FieldValue::Policy(PolicyField::ExposeHeaders),
+        ),
+        Some(ExposeSource::Any) => headers.set(names::EXPOSE_HEADERS, FieldValue::Static("*")),
+        Some(ExposeSource::Response) => {
+            if let Some(exposed) = exposed.as_ref().filter(|e| !e.is_empty()) {
+                headers.set(names::EXPOSE_HEADERS, FieldValue::Bytes(exposed.as_bytes()));
+            }
+        }
+    }
+    if plan.allow_credentials {
+        headers.set(names::ALLOW_CREDENTIALS, FieldValue::Static("true"));
+    }
+    if plan.max_age {
+        headers.set(names::MAX_AGE, FieldValue::Policy(PolicyField::MaxAge));
+    }
+    if plan.allow_private_network {
+        headers.set(names::ALLOW_PRIVATE_NETWORK, FieldValue::Static("true"));
+    }
+    let Some(add) = vary_static(plan) else { return };
+    let Some(mut vary) = vary else {
+        headers.set(names::VARY, FieldValue::Static(add));
+        return;
+    };
+    if vary_star {
+        return;
+    }
+    let before = vary.as_bytes().len();
+    for token in add.split(',') {
+        if !vary.contains(token.as_bytes()) {
+            vary.push(token.as_bytes(), false);
+        }
+    }
+    if vary.as_bytes().len() != before {
+        headers.set(names::VARY, FieldValue::Bytes(vary.as_bytes()));
+    }
+}
+
+impl Decision<'_> {
+    /// Writes the decision's headers: onto the local answer (for [`Decision::local_answer`]),
+    /// or onto the forwarded response (the same as [`Forwarded::write_headers`]).
+    pub fn write_headers<H: ResponseHeaders + ?Sized>(&self, headers: &mut H) {
+        let echo = Echo {
+            method: self.echo_method,
+            headers: &self.echo_headers,
+        };
+        write(&self.plan, &echo, headers);
+    }
+
+    /// The request's `Origin` value, as sent (empty when there is none): what
+    /// [`FieldValue::RequestOrigin`] stands for in a local answer.
+    pub fn origin(&self) -> &[u8] {
+        self.origin
+    }
+}
+
+impl Forwarded {
+    /// Writes the headers onto the upstream's response: removes its `access-control-*`
+    /// headers, sets `x-cors-version` and the CORS headers, merges `Vary`. Idempotent.
+    pub fn write_headers<H: ResponseHeaders + ?Sized>(&self, headers: &mut H) {
+        let echo = Echo {
+            method: b"",
+            headers: b"",
+        };
+        write(&self.plan, &echo, headers);
+    }
+}
+
+/// A simple ordered header list: the reference sink of the conformance suite, handy in tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderList(pub Vec<(Vec<u8>, Vec<u8>)>);
+
+impl HeaderList {
+    /// Every value of `name` (case-insensitive), in order.
+    pub fn get_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s [u8]> + 's {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The first value of `name`, if any.
+    pub fn get<'s>(&'s self, name: &'s str) -> Option<&'s [u8]> {
+        self.get_all(name).next()
+    }
+
+    /// This list as the [`ResponseHeaders`] of a response to a request with `origin`, whose
+    /// policy is `policy`.
+    pub fn for_response<'a>(
+        &'a mut self,
+        policy: &'a Policy,
+        origin: &'a [u8],
+    ) -> ListResponse<'a> {
+        ListResponse {
+            list: self,
+            policy,
+            origin,
+        }
+    }
+}
+
+/// A [`HeaderList`] being written, with what resolves symbolic values (see
+/// [`HeaderList::for_response`]).
+#[derive(Debug)]
+pub struct ListResponse<'a> {
+    list: &'a mut HeaderList,
+    policy: &'a Policy,
+    origin: &'a [u8],
+}
+
+impl ResponseHeaders for ListResponse<'_> {
+    fn for_each(&self, f: &mut dyn FnMut(&[u8], &[u8])) {
+        for (name, value) in &self.list.0 {
+            f(name, value);
+        }
+    }
+
+    fn remove_matching(&mut self, matches: &dyn Fn(&[u8]) -> bool) {
+        self.list.0.retain(|(n, _)| !matches(n));
+    }
+
+    fn set(&mut self, name: &'static str, value: FieldValue<'_>) {
+        let value = value.resolve(self.policy, self.origin).to_vec();
+        let lines = &mut self.list.0;
+        match lines
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+        {
+            Some(first) => {
+                lines[first] = (name.as_bytes().to_vec(), value);
+                let mut index = 0;
+                lines.retain(|(n, _)| {
+                    index += 1;
+                    index - 1 == first || !n.eq_ignore_ascii_case(name.as_bytes())
+                });
+            }
+            None => lines.push((name.as_bytes().to_vec(), value)),
+        }
+    }
+}

@@ -1,0 +1,514 @@
+//! `cargo xtask bench --envoy`: what CORS costs inside a real Envoy.
+//!
+//! Four Envoys run side by side, each with one worker (`--concurrency 1`) pinned to CPU 0, and
+//! every request is answered by Envoy itself, so only Envoy and the filter are measured. (Not
+//! with a route's `direct_response`: Envoy's CORS filter skips routes without a route entry; an
+//! abort-100 % fault filter after the CORS filter answers 200 instead, in every variant.) The
+//! variants:
+//! `bare` (no CORS filter), `native` (`envoy.filters.http.cors` with the equivalent
+//! `CorsPolicy`), `noop` (a proxy-wasm plugin that does nothing: the floor any proxy-wasm
+//! filter pays) and `polycors` (the release plugin). wrk, pinned to CPU 1, loads one at a time;
+//! variants are interleaved within each round and the order rotates, so drift on this shared
+//! machine spreads over all of them. Figures are medians over the rounds; a filter's overhead is
+//! `1/rps - 1/rps_bare` (the worker is saturated, so `1/rps` is its time per request).
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use polycors_envoy_runner::{Bootstrap, Cluster, Envoy, HttpFilter, Listener, Options, Route};
+use serde_json::json;
+
+use crate::load::{rss_kib, wrk_result};
+use crate::{artifacts, deps};
+
+/// The seed's test WasmPlugin configuration (the same as `serve`'s default).
+const POLYCORS_CONFIG: &str = r#"{
+  "allow_origins": ["http://httpbin.example.net"],
+  "allow_origin_patterns": ["http://*.example.com:[*]", "http://*.example.org:[9090,8080]"],
+  "allow_methods": ["GET", "POST", "PATCH"],
+  "allow_headers": ["Content-Type", "Token", "Authorization"],
+  "expose_headers": ["X-Custom-Header", "X-Env-UTM"],
+  "allow_credentials": true,
+  "max_age": 3600
+}"#;
+
+/// The same policy for Envoy's CORS filter (`CorsPolicy`): the patterns as anchored regexes.
+fn native_policy() -> serde_json::Value {
+    json!({
+        "allow_origin_string_match": [
+            {"exact": "http://httpbin.example.net"},
+            {"safe_regex": {"regex": r"http://[a-z0-9.-]+\.example\.com(:[0-9]+)?"}},
+            {"safe_regex": {"regex": r"http://[a-z0-9.-]+\.example\.org:(9090|8080)"}},
+        ],
+        "allow_methods": "GET,POST,PATCH",
+        "allow_headers": "Content-Type,Token,Authorization",
+        "expose_headers": "X-Custom-Header,X-Env-UTM",
+        "allow_credentials": true,
+        "max_age": "3600",
+    })
+}
+
+const VARIANTS: [&str; 4] = ["bare", "native", "noop", "polycors"];
+const KINDS: [&str; 4] = ["actual", "preflight", "rejected", "no-origin"];
+
+const ALLOWED_ORIGIN: &str = "http://httpbin2.example.org:9090";
+const REJECTED_ORIGIN: &str = "http://evil.example";
+
+/// wrk's script: one request kind per run (the script argument), with the headers a browser
+/// sends; counts statuses so a run whose answers are not the expected ones is caught.
+const SCRIPT: &str = r#"
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+local req
+s2xx, s403, sother = 0, 0, 0
+function init(args)
+  local kind = args[1]
+  local h = { Host = "httpbin.example.com",
+    ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+    Accept = "*/*", ["Accept-Language"] = "en-US,en;q=0.9", ["Accept-Encoding"] = "gzip, deflate, br, zstd" }
+  local method = "GET"
+  if kind ~= "no-origin" then
+    h["Sec-Fetch-Mode"] = "cors"; h["Sec-Fetch-Site"] = "cross-site"; h["Sec-Fetch-Dest"] = "empty"
+    h.Origin = (kind == "rejected") and "REJECTED" or "ALLOWED"
+    h.Referer = h.Origin .. "/"
+  end
+  if kind == "preflight" then
+    method = "OPTIONS"
+    h["Access-Control-Request-Method"] = "POST"
+    h["Access-Control-Request-Headers"] = "content-type,token"
+  end
+  req = wrk.format(method, "/anything/get?foo=1", h)
+end
+function request() return req end
+function response(status, headers, body)
+  if status < 300 then s2xx = s2xx + 1 elseif status == 403 then s403 = s403 + 1 else sother = sother + 1 end
+end
+function done(summary, latency, requests)
+  local a, b, c = 0, 0, 0
+  for _, t in ipairs(threads) do a = a + t:get("s2xx"); b = b + t:get("s403"); c = c + t:get("sother") end
+  local e = summary.errors
+  io.write(string.format("RESULT requests=%d seconds=%.3f p50_us=%d p99_us=%d ok=%d forbidden=%d other=%d socket_errors=%d\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99), a, b, c,
+    e.connect + e.read + e.write + e.timeout))
+end
+"#;
+
+struct Settings {
+    seconds: u64,
+    rounds: usize,
+    connections: u32,
+    /// Other builds of the plugin to measure beside the four variants (`--extra NAME=FILE`),
+    /// to compare a change with the release plugin in one run.
+    extra: Vec<(String, PathBuf)>,
+    /// The request kinds to measure (`--kinds actual,preflight`), all by default.
+    kinds: Vec<&'static str>,
+    /// Load every variant at once (`--concurrent`), so that the machine's drift hits all alike.
+    concurrent: bool,
+}
+
+fn parse(args: &[String]) -> Result<Settings, String> {
+    let mut settings = Settings {
+        seconds: 4,
+        rounds: 5,
+        connections: 16,
+        extra: Vec::new(),
+        kinds: KINDS.to_vec(),
+        concurrent: false,
+    };
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|&v| v > 0)
+                .ok_or_else(|| format!("{flag} needs a positive whole number"))
+        };
+        match flag.as_str() {
+            "--seconds" => settings.seconds = value()?,
+            "--rounds" => settings.rounds = value()? as usize,
+            "--connections" => settings.connections = value()? as u32,
+            "--quick" => (settings.seconds, settings.rounds) = (2, 3),
+            "--concurrent" => settings.concurrent = true,
+            "--kinds" => {
+                let list = args.next().ok_or("--kinds needs a list")?;
+                settings.kinds = list
+                    .split(',')
+                    .map(|k| {
+                        KINDS
+                            .iter()
+                            .find(|known| **known == k)
+                            .copied()
+                            .ok_or_else(|| format!("--kinds: {k:?} is not one of {KINDS:?}"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--extra" => {
+                let spec = args.next().ok_or("--extra needs NAME=FILE")?;
+                let (name, file) = spec
+                    .split_once('=')
+                    .ok_or_else(|| format!("--extra {spec:?}: expected NAME=FILE"))?;
+                if VARIANTS.contains(&name) {
+                    return Err(format!("--extra {name:?}: that name is taken"));
+                }
+                settings.extra.push((name.to_owned(), PathBuf::from(file)));
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}; usage: cargo xtask bench --envoy \
+                     [--quick] [--seconds N] [--rounds N] [--connections N] [--kinds K,...] [--extra NAME=FILE]..."
+                ));
+            }
+        }
+    }
+    Ok(settings)
+}
+
+fn bootstrap(variant: &str, extra: &[(String, PathBuf)]) -> Bootstrap {
+    let mut filters = match variant {
+        "bare" => vec![],
+        "native" => vec![HttpFilter::NativeCors],
+        "noop" => vec![HttpFilter::wasm(&polycors_artifacts::noop_wasm(), "")],
+        "polycors" => vec![HttpFilter::wasm(
+            &polycors_artifacts::plugin_wasm(),
+            POLYCORS_CONFIG,
+        )],
+        other => {
+            let (_, module) = extra
+                .iter()
+                .find(|(name, _)| name == other)
+                .expect("a variant");
+            vec![HttpFilter::wasm(module, POLYCORS_CONFIG)]
+        }
+    };
+    filters.push(HttpFilter::Respond { status: 200 });
+    let mut route = Route::to_cluster("never-called");
+    if variant == "native" {
+        route.cors_policy = Some(native_policy());
+    }
+    Bootstrap {
+        listeners: vec![Listener {
+            name: variant.to_owned(),
+            address: None,
+            filters,
+            routes: vec![route],
+        }],
+        // Port 9 (discard): the answering filter runs before the router, which never connects.
+        clusters: vec![Cluster {
+            name: "never-called".into(),
+            address: SocketAddr::from(([127, 0, 0, 1], 9)),
+        }],
+    }
+}
+
+/// One request of `kind` over a fresh connection: the status and the lowercase header names.
+fn probe(address: SocketAddr, kind: &str) -> Result<(u16, Vec<String>), String> {
+    let mut request = format!(
+        "{} /anything/get?foo=1 HTTP/1.1\r\nHost: httpbin.example.com\r\nConnection: close\r\n",
+        if kind == "preflight" {
+            "OPTIONS"
+        } else {
+            "GET"
+        }
+    );
+    match kind {
+        "actual" => request.push_str(&format!("Origin: {ALLOWED_ORIGIN}\r\n")),
+        "rejected" => request.push_str(&format!("Origin: {REJECTED_ORIGIN}\r\n")),
+        "preflight" => request.push_str(&format!(
+            "Origin: {ALLOWED_ORIGIN}\r\nAccess-Control-Request-Method: POST\r\n\
+             Access-Control-Request-Headers: content-type,token\r\n"
+        )),
+        _ => {}
+    }
+    request.push_str("\r\n");
+    let mut stream = TcpStream::connect(address).map_err(|e| format!("{address}: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&raw);
+    let mut lines = text.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no status from {address}: {text}"))?;
+    let names = lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, _)| n.trim().to_ascii_lowercase())
+        .collect();
+    Ok((status, names))
+}
+
+/// What each variant must answer, checked once before measuring: a benchmark of a filter that
+/// does not do its job measures nothing.
+fn check_answers(envoys: &BTreeMap<String, (Envoy, SocketAddr)>) -> Result<(), String> {
+    for (variant, (_, address)) in envoys {
+        if !VARIANTS.contains(&variant.as_str()) {
+            continue; // an `--extra` build: whatever it answers is what is being tried
+        }
+        for kind in KINDS {
+            let (status, names) = probe(*address, kind)?;
+            let acao = names.iter().any(|n| n == "access-control-allow-origin");
+            let expected = match (variant.as_str(), kind) {
+                ("polycors", "rejected") => (403, false),
+                ("polycors" | "native", "actual" | "preflight") => (200, true),
+                _ => (200, false),
+            };
+            if (status, acao) != expected {
+                return Err(format!(
+                    "{variant} answered {kind} with {status} (access-control-allow-origin: {acao}); \
+                     expected {} ({})",
+                    expected.0, expected.1
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// CPU time the process has run (every thread), in nanoseconds, from `/proc/PID/task/*/schedstat`.
+fn cpu_ns(pid: u32) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let settings = parse(args)?;
+    deps::envoy()?;
+    deps::debian(&[("wrk", "/usr/bin/wrk")], "`cargo xtask bench --envoy`")?;
+    artifacts::build_plugins()?;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (envoy_cpu, wrk_cpu) = if cpus >= 2 {
+        (Some(0), Some(1))
+    } else {
+        eprintln!("only one CPU: Envoy and wrk cannot be pinned apart; figures will be noisier");
+        (None, None)
+    };
+    let options = Options {
+        cpu: envoy_cpu,
+        ..Options::default()
+    };
+    let variants: Vec<String> = VARIANTS
+        .iter()
+        .map(|v| (*v).to_owned())
+        .chain(settings.extra.iter().map(|(name, _)| name.clone()))
+        .collect();
+    let mut envoys = BTreeMap::new();
+    for variant in &variants {
+        let envoy = Envoy::start(&bootstrap(variant, &settings.extra), &options)
+            .map_err(|e| format!("{variant}: {e}"))?;
+        let address = envoy
+            .listener(variant)
+            .ok_or_else(|| format!("{variant}: no listener"))?;
+        envoys.insert(variant.clone(), (envoy, address));
+    }
+    check_answers(&envoys)?;
+
+    let script = polycors_artifacts::target_dir().join("envoy-bench.lua");
+    let script_text = SCRIPT
+        .replace("ALLOWED", ALLOWED_ORIGIN)
+        .replace("REJECTED", REJECTED_ORIGIN);
+    std::fs::write(&script, script_text).map_err(|e| format!("{}: {e}", script.display()))?;
+    let wrk = |address: SocketAddr, kind: &str, seconds: u64| -> Result<(f64, f64), String> {
+        let mut command = match wrk_cpu {
+            Some(cpu) => {
+                let mut c = Command::new("taskset");
+                c.args(["--cpu-list", &cpu.to_string(), "wrk"]);
+                c
+            }
+            None => Command::new("wrk"),
+        };
+        let output = command
+            .args(["-t1", &format!("-c{}", settings.connections)])
+            .arg(format!("-d{seconds}s"))
+            .arg("-s")
+            .arg(&script)
+            .arg(format!("http://{address}"))
+            .args(["--", kind])
+            .output()
+            .map_err(|e| format!("wrk: {e}"))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let result = wrk_result(&text).ok_or_else(|| format!("no wrk result:\n{text}"))?;
+        let get = |k: &str| result.get(k).copied().unwrap_or(f64::NAN);
+        if get("other") + get("socket_errors") > 0.0 {
+            return Err(format!(
+                "wrk saw errors against {address} ({kind}):\n{text}"
+            ));
+        }
+        Ok((get("requests") / get("seconds"), get("requests")))
+    };
+
+    // Warm up every VM and connection pool, then read the plugin's Envoy's resident memory.
+    for (variant, (_, address)) in &envoys {
+        for kind in KINDS {
+            wrk(*address, kind, 1).map_err(|e| format!("{variant}: {e}"))?;
+        }
+    }
+    let pids: BTreeMap<&str, u32> = envoys
+        .iter()
+        .map(|(v, (e, _))| (v.as_str(), e.pid()))
+        .collect();
+    let polycors_pid = envoys["polycors"].0.pid();
+    let rss_before = rss_kib(polycors_pid);
+
+    let mut rates: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
+    let mut cpu: BTreeMap<(&str, &str), Vec<f64>> = BTreeMap::new();
+    let mut polycors_requests = 0.0;
+    for round in 0..settings.rounds {
+        if settings.concurrent {
+            for kind in &settings.kinds {
+                let runs: Vec<_> = std::thread::scope(|scope| {
+                    let handles: Vec<_> = variants
+                        .iter()
+                        .map(|variant| {
+                            let variant = variant.as_str();
+                            let wrk = &wrk;
+                            let address = envoys[variant].1;
+                            let pid = pids[variant];
+                            scope.spawn(move || {
+                                let before = cpu_ns(pid);
+                                let result = wrk(address, kind, settings.seconds);
+                                (variant, before, cpu_ns(pid), result)
+                            })
+                        })
+                        .collect();
+                    handles.into_iter().filter_map(|h| h.join().ok()).collect()
+                });
+                for (variant, before, after, result) in runs {
+                    let (rps, requests) = result?;
+                    if let (Some(before), Some(after)) = (before, after) {
+                        cpu.entry((kind, variant))
+                            .or_default()
+                            .push((after - before) as f64 / requests / 1000.0);
+                    }
+                    rates.entry((kind, variant)).or_default().push(rps);
+                }
+            }
+            eprintln!("round {}/{} done", round + 1, settings.rounds);
+            continue;
+        }
+        for (k, kind) in settings.kinds.iter().enumerate() {
+            for i in 0..variants.len() {
+                let variant = variants[(i + round + k) % variants.len()].as_str();
+                let before = cpu_ns(pids[variant]);
+                let (rps, requests) = wrk(envoys[variant].1, kind, settings.seconds)?;
+                if let (Some(before), Some(after)) = (before, cpu_ns(pids[variant])) {
+                    cpu.entry((kind, variant))
+                        .or_default()
+                        .push((after - before) as f64 / requests / 1000.0);
+                }
+                if variant == "polycors" {
+                    polycors_requests += rps * settings.seconds as f64;
+                }
+                rates.entry((kind, variant)).or_default().push(rps);
+            }
+        }
+        eprintln!("round {}/{} done", round + 1, settings.rounds);
+    }
+    let rss_after = rss_kib(polycors_pid);
+
+    println!(
+        "Envoy {} (V8), one worker pinned to CPU {}, wrk -t1 -c{} pinned to CPU {}, {} rounds x {} s, medians",
+        polycors_artifacts::ENVOY_VERSION,
+        envoy_cpu.map_or("-".into(), |c| c.to_string()),
+        settings.connections,
+        wrk_cpu.map_or("-".into(), |c| c.to_string()),
+        settings.rounds,
+        settings.seconds
+    );
+    println!(
+        "| request | bare req/s | native req/s | noop req/s | polycors req/s | native us | noop us | polycors us | polycors/noop | polycors/native |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut lines = Vec::new();
+    for &kind in &settings.kinds {
+        let rps: BTreeMap<&str, f64> = variants
+            .iter()
+            .map(|v| {
+                let measured = rates
+                    .get_mut(&(kind, v.as_str()))
+                    .map_or(f64::NAN, |r| median(r));
+                (v.as_str(), measured)
+            })
+            .collect();
+        let overhead = |v: &str| 1e6 / rps[v] - 1e6 / rps["bare"];
+        let (native, noop, polycors) = (overhead("native"), overhead("noop"), overhead("polycors"));
+        println!(
+            "| {kind} | {:.0} | {:.0} | {:.0} | {:.0} | {native:.2} | {noop:.2} | {polycors:.2} | {:.2} | {:.2} |",
+            rps["bare"],
+            rps["native"],
+            rps["noop"],
+            rps["polycors"],
+            polycors / noop,
+            polycors / native
+        );
+        for v in &variants {
+            lines.push(format!("envoy-rps {kind} {v} {:.0}", rps[v.as_str()]));
+        }
+        for v in variants.iter().filter(|v| *v != "bare") {
+            lines.push(format!("envoy-overhead {kind} {v} {:.3}", overhead(v)));
+        }
+        let cpu_us: BTreeMap<&str, f64> = variants
+            .iter()
+            .map(|v| {
+                let measured = cpu
+                    .get_mut(&(kind, v.as_str()))
+                    .map_or(f64::NAN, |c| median(c));
+                (v.as_str(), measured)
+            })
+            .collect();
+        for v in variants.iter().filter(|v| *v != "bare") {
+            lines.push(format!(
+                "envoy-cpu-overhead {kind} {v} {:.3}",
+                cpu_us[v.as_str()] - cpu_us["bare"]
+            ));
+        }
+        for (extra, _) in &settings.extra {
+            lines.push(format!(
+                "envoy-ratio {kind} {extra}/noop {:.3}",
+                overhead(extra) / noop
+            ));
+        }
+        lines.push(format!(
+            "envoy-ratio {kind} polycors/noop {:.3}",
+            polycors / noop
+        ));
+        lines.push(format!(
+            "envoy-ratio {kind} polycors/native {:.3}",
+            polycors / native
+        ));
+    }
+    for line in lines {
+        println!("{line}");
+    }
+    println!(
+        "envoy-memory polycors rss_kib_before {} rss_kib_after {} requests {polycors_requests:.0}",
+        rss_before.map_or("?".into(), |v| v.to_string()),
+        rss_after.map_or("?".into(), |v| v.to_string()),
+    );
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! `cargo xtask load`: wrk against `serve` on every adapter, with and without the policy.
+
+use std::process::Command;
+
+use crate::process::{cargo, execute, seconds_arg};
+use crate::{artifacts, deps};
+
+/// wrk's script: an even mix of allowed preflights, allowed actual requests and two kinds of
+/// rejection (origin on a preflight, origin on an actual request), counting statuses.
+const LOAD_SCRIPT: &str = r#"
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+local requests = {}
+local i = 0
+s2xx, s403, sother = 0, 0, 0
+function init(args)
+  local host, good, bad = "httpbin.example.com", "http://httpbin2.example.org:9090", "http://evil.example"
+  if args[1] == "actual" then
+    requests[1] = wrk.format("GET", "/anything/get?foo=1", { Host = host, Origin = good })
+    return
+  end
+  requests[1] = wrk.format("OPTIONS", "/anything/get?foo=1", { Host = host, Origin = good,
+    ["Access-Control-Request-Method"] = "POST", ["Access-Control-Request-Headers"] = "Content-Type, Token" })
+  requests[2] = wrk.format("GET", "/anything/get?foo=1", { Host = host, Origin = good })
+  requests[3] = wrk.format("OPTIONS", "/anything/get?foo=1", { Host = host, Origin = bad,
+    ["Access-Control-Request-Method"] = "GET" })
+  requests[4] = wrk.format("GET", "/anything/get?foo=1", { Host = host, Origin = bad })
+end
+function request()
+  i = i + 1
+  return requests[(i % #requests) + 1]
+end
+function response(status, headers, body)
+  if status < 300 then s2xx = s2xx + 1 elseif status == 403 then s403 = s403 + 1 else sother = sother + 1 end
+end
+function done(summary, latency, requests)
+  local a, b, c = 0, 0, 0
+  for _, t in ipairs(threads) do a = a + t:get("s2xx"); b = b + t:get("s403"); c = c + t:get("sother") end
+  local e = summary.errors
+  io.write(string.format("RESULT requests=%d seconds=%.3f p50_us=%d p99_us=%d ok=%d forbidden=%d other=%d socket_errors=%d\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99), a, b, c,
+    e.connect + e.read + e.write + e.timeout))
+end
+"#;
+
+/// Resident memory of a process, in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Parses wrk's `RESULT key=value ...` line.
+pub fn wrk_result(output: &str) -> Option<std::collections::BTreeMap<String, f64>> {
+    let line = output.lines().find(|l| l.starts_with("RESULT "))?;
+    Some(
+        line.split_whitespace()
+            .skip(1)
+            .filter_map(|kv| kv.split_once('='))
+            .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
+            .collect(),
+    )
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let seconds = seconds_arg(args, 10, "load")?;
+    deps::debian(&[("wrk", "/usr/bin/wrk")], "`cargo xtask load`")?;
+    artifacts::build_plugins()?;
+    execute(cargo().args(["build", "--release", "--package", "polycors-serve"]))?;
+    let serve = polycors_artifacts::target_dir().join("release/polycors-serve");
+    let script = polycors_artifacts::target_dir().join("load-mix.lua");
+    std::fs::write(&script, LOAD_SCRIPT).map_err(|e| format!("{}: {e}", script.display()))?;
+
+    let mut rows = Vec::new();
+    for adapter in ["tower", "actix", "proxy-wasm"] {
+        let mut runs = Vec::new();
+        for policy in [true, false] {
+            let mut command = Command::new(&serve);
+            command.args(["--listen", "127.0.0.1:0", "--quiet", "--adapter", adapter]);
+            if !policy {
+                command.arg("--no-policy");
+            }
+            let mut child = command
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .map_err(|e| format!("{}: {e}", serve.display()))?;
+            let mut first = String::new();
+            if let Some(stdout) = child.stdout.take() {
+                use std::io::BufRead;
+                let _ = std::io::BufReader::new(stdout).read_line(&mut first);
+            }
+            let Some(address) = first
+                .trim()
+                .split("listening on ")
+                .nth(1)
+                .map(str::to_owned)
+            else {
+                let _ = child.kill();
+                return Err(format!("serve --adapter {adapter} did not start: {first}"));
+            };
+            let wrk = |duration: u64,
+                       mix: &str|
+             -> Result<std::collections::BTreeMap<String, f64>, String> {
+                let output = Command::new("wrk")
+                    .args(["-t2", "-c32", &format!("-d{duration}s"), "--latency", "-s"])
+                    .arg(&script)
+                    .arg(&address)
+                    .args(["--", mix])
+                    .output()
+                    .map_err(|e| format!("wrk: {e}"))?;
+                let text = String::from_utf8_lossy(&output.stdout);
+                wrk_result(&text).ok_or_else(|| format!("no wrk result:\n{text}"))
+            };
+            // Warm up; measure the mix, then forwarded requests only, then the mix again: a
+            // leak shows as resident memory still rising over the last two runs.
+            wrk(2, "mixed")?;
+            let mixed = wrk(seconds, "mixed")?;
+            let rss_first = rss_kib(child.id());
+            let actual = wrk(seconds, "actual")?;
+            let mixed_again = wrk(seconds, "mixed")?;
+            let rss_last = rss_kib(child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+            runs.push((policy, [mixed, actual, mixed_again], rss_first, rss_last));
+        }
+        let rate = |r: &std::collections::BTreeMap<String, f64>| {
+            r.get("requests").copied().unwrap_or(0.0) / r.get("seconds").copied().unwrap_or(1.0)
+        };
+        let baseline = runs
+            .iter()
+            .find(|r| !r.0)
+            .map(|r| [rate(&r.1[0]), rate(&r.1[1])])
+            .unwrap_or([f64::NAN; 2]);
+        for (policy, results, rss_first, rss_last) in &runs {
+            for (index, (mix, result)) in [("mixed", &results[0]), ("actual only", &results[1])]
+                .into_iter()
+                .enumerate()
+            {
+                let get = |k: &str| result.get(k).copied().unwrap_or(f64::NAN);
+                let errors = get("other") + get("socket_errors");
+                rows.push(format!(
+                    "| {adapter} | {} | {mix} | {:.0} | {:.2} | {:.2} ms | {:.0} | {errors:.0} | {} | {} |",
+                    if *policy { "policy" } else { "no policy" },
+                    rate(result),
+                    rate(result) / baseline[index],
+                    get("p99_us") / 1000.0,
+                    get("forbidden"),
+                    rss_first.map_or("?".into(), |v| format!("{v} KiB")),
+                    rss_last.map_or("?".into(), |v| format!("{v} KiB")),
+                ));
+            }
+        }
+    }
+    println!(
+        "wrk -t2 -c32, {seconds} s per run; ratio = requests/s over the same server without the policy"
+    );
+    println!(
+        "| adapter | mode | requests | requests/s | ratio | p99 | 403s | errors | RSS after run 1 | RSS after run 3 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        println!("{row}");
+    }
+    Ok(())
+}
