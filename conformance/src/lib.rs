@@ -286,6 +286,46 @@ pub fn load_cases() -> Vec<Case> {
         .collect()
 }
 
+/// An invalid configuration and the errors every target must report for it
+/// (`conformance/config-errors.yaml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigErrorCase {
+    /// What it shows.
+    pub name: String,
+    /// The configuration, as a value.
+    #[serde(default)]
+    pub config: Option<serde_json::Value>,
+    /// The configuration as raw text (for documents that are not valid JSON).
+    #[serde(default)]
+    pub json: Option<String>,
+    /// Spaces appended to the document.
+    #[serde(default)]
+    pub padding: usize,
+    /// Every error, as the core words it, in order.
+    pub errors: Vec<String>,
+}
+
+impl ConfigErrorCase {
+    /// The configuration as the plugin receives it.
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut bytes = match (&self.config, &self.json) {
+            (Some(value), None) => serde_json::to_vec(value).expect("serialisable"),
+            (None, Some(text)) => text.clone().into_bytes(),
+            _ => panic!("{}: give exactly one of config and json", self.name),
+        };
+        bytes.resize(bytes.len() + self.padding, b' ');
+        bytes
+    }
+}
+
+/// Loads `conformance/config-errors.yaml`.
+pub fn load_config_errors() -> Vec<ConfigErrorCase> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config-errors.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// The outcomes stored in a case's snapshot (`snapshots/<case>.snap`), for targets whose
 /// comparison leaves some requests out (see [`CaseRequest::host_answers`]).
 pub fn snapshot_outcomes(case: &Case) -> Vec<serde_yaml::Value> {

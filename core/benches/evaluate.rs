@@ -21,7 +21,7 @@ impl ResponseHeaders for Sink<'_> {
             f(n, v);
         }
     }
-    fn remove_matching(&mut self, _matches: &dyn Fn(&[u8]) -> bool) {}
+    fn remove_matching(&mut self, _matches: fn(&[u8]) -> bool) {}
     fn set(&mut self, name: &'static str, value: FieldValue<'_>) {
         self.written += name.len() + value.resolve(self.policy, self.origin).len();
     }

@@ -115,7 +115,7 @@ pub trait ResponseHeaders {
     /// Calls `f` with every header line (name, value), in order.
     fn for_each(&self, f: &mut dyn FnMut(&[u8], &[u8]));
     /// Removes every line whose name `matches` (called with each name as stored).
-    fn remove_matching(&mut self, matches: &dyn Fn(&[u8]) -> bool);
+    fn remove_matching(&mut self, matches: fn(&[u8]) -> bool);
     /// Sets the header `name` (lowercase) to `value`, replacing every existing line.
     fn set(&mut self, name: &'static str, value: FieldValue<'_>);
 }
@@ -278,7 +278,7 @@ fn write<H: ResponseHeaders + ?Sized>(plan: &Plan, echo: &Echo<'_>, headers: &mu
     });
 
     if strip {
-        headers.remove_matching(&is_access_control);
+        headers.remove_matching(is_access_control);
     }
     headers.set(names::CORS_VERSION, FieldValue::Static(CORS_VERSION_VALUE));
     if plan.reject {
@@ -419,7 +419,7 @@ impl ResponseHeaders for ListResponse<'_> {
         }
     }
 
-    fn remove_matching(&mut self, matches: &dyn Fn(&[u8]) -> bool) {
+    fn remove_matching(&mut self, matches: fn(&[u8]) -> bool) {
         self.list.0.retain(|(n, _)| !matches(n));
     }
 

@@ -76,7 +76,7 @@ impl ResponseHeaders for ByteSink<'_> {
         }
     }
 
-    fn remove_matching(&mut self, matches: &dyn Fn(&[u8]) -> bool) {
+    fn remove_matching(&mut self, matches: fn(&[u8]) -> bool) {
         for ((name, _), removed) in self.existing.iter().zip(&mut self.removed) {
             *removed |= matches(name);
         }

@@ -81,9 +81,27 @@ pub fn httpbin(request: &UpstreamRequest<'_>) -> UpstreamResponse {
     UpstreamResponse::text(404, "not found\n")
 }
 
+/// Hop-by-hop headers (RFC 9110, 7.6.1): a proxy in front of the upstream drops them, so the
+/// echo leaves them out and reads the same behind every adapter.
+const HOP_BY_HOP: [&str; 6] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "transfer-encoding",
+    "upgrade",
+];
+
 fn echo(request: &UpstreamRequest<'_>, args: &[(String, String)]) -> Value {
+    // Sorted by name, as httpbin shows them: the same whatever order the server stored them in.
+    let mut lines: Vec<&(String, Vec<u8>)> = request
+        .headers
+        .iter()
+        .filter(|(name, _)| !HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)))
+        .collect();
+    lines.sort_by(|a, b| a.0.to_ascii_lowercase().cmp(&b.0.to_ascii_lowercase()));
     let mut headers = Map::new();
-    for (name, value) in &request.headers {
+    for (name, value) in lines {
         let value = String::from_utf8_lossy(value).into_owned();
         match headers.get_mut(name) {
             Some(Value::String(existing)) => {

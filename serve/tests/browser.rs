@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const ADAPTERS: [&str; 3] = ["tower", "actix", "proxy-wasm"];
+const ADAPTERS: [&str; 4] = ["tower", "actix", "proxy-wasm", "envoy"];
 
 /// Kills a child process on drop.
 struct Process(Child);

@@ -65,11 +65,16 @@ impl Response {
 
 /// Sends one HTTP/1.1 request like `curl -v -X METHOD -H ... http://ADDR/anything/get?foo=1`.
 fn curl(address: &str, method: &str, headers: &[(&str, &str)]) -> Response {
+    curl_path(address, method, "/anything/get?foo=1", headers)
+}
+
+/// Sends one HTTP/1.1 request like `curl -v -X METHOD -H ... http://ADDR/PATH`.
+fn curl_path(address: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
     let mut stream = TcpStream::connect(address).expect("connects");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let mut request = format!("{method} /anything/get?foo=1 HTTP/1.1\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -233,4 +238,90 @@ fn actix_serves_the_seed_transcripts() {
 #[test]
 fn proxy_wasm_serves_the_seed_transcripts() {
     replay_seed_transcripts("proxy-wasm");
+}
+
+#[test]
+fn envoy_serves_the_seed_transcripts() {
+    replay_seed_transcripts("envoy");
+}
+
+/// A response as the README's curl shows it, without what differs by server and by second.
+fn comparable(response: &Response) -> (u16, Vec<(String, String)>, String) {
+    let mut headers: Vec<(String, String)> = response
+        .headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+        .filter(|(n, _)| !matches!(n.as_str(), "date" | "server" | "x-envoy-upstream-service-time"))
+        .collect();
+    headers.sort();
+    (response.status, headers, response.body.clone())
+}
+
+/// The README's five curl transcripts, and one through `/response-headers`, give the same
+/// status, headers and body on every adapter (modulo `date` and `server`).
+#[test]
+fn every_adapter_answers_the_readme_transcripts_alike() {
+    let requests: [(&str, &str, &[(&str, &str)]); 6] = [
+        (
+            "OPTIONS",
+            "/anything/get?foo=1",
+            &[
+                ORIGIN_OK,
+                HOST,
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "Content-Type, Token"),
+            ],
+        ),
+        ("GET", "/anything/get?foo=1", &[ORIGIN_OK, HOST]),
+        (
+            "OPTIONS",
+            "/anything/get?foo=1",
+            &[
+                ("Origin", "http://httpbin2.example.org"),
+                HOST,
+                ("Access-Control-Request-Method", "GET"),
+            ],
+        ),
+        (
+            "OPTIONS",
+            "/anything/get?foo=1",
+            &[ORIGIN_OK, HOST, ("Access-Control-Request-Method", "DELETE")],
+        ),
+        (
+            "OPTIONS",
+            "/anything/get?foo=1",
+            &[
+                ORIGIN_OK,
+                HOST,
+                ("Access-Control-Request-Method", "GET"),
+                ("Access-Control-Request-Headers", "TokenView"),
+            ],
+        ),
+        (
+            "GET",
+            "/response-headers?Access-Control-Allow-Origin=*&Vary=Accept-Encoding&X-Custom-Header=1",
+            &[ORIGIN_OK, HOST],
+        ),
+    ];
+    let adapters = ["tower", "actix", "proxy-wasm", "envoy"];
+    let answers: Vec<Vec<_>> = adapters
+        .iter()
+        .map(|adapter| {
+            let server = Server::start(adapter);
+            requests
+                .iter()
+                .map(|(method, path, headers)| {
+                    comparable(&curl_path(&server.address, method, path, headers))
+                })
+                .collect()
+        })
+        .collect();
+    for (adapter, answer) in adapters.iter().zip(&answers).skip(1) {
+        for (index, (expected, actual)) in answers[0].iter().zip(answer).enumerate() {
+            assert_eq!(
+                actual, expected,
+                "{adapter} answers request {index} unlike tower"
+            );
+        }
+    }
 }

@@ -154,7 +154,7 @@ impl ResponseHeaders for ActixHeaders<'_> {
         }
     }
 
-    fn remove_matching(&mut self, matches: &dyn Fn(&[u8]) -> bool) {
+    fn remove_matching(&mut self, matches: fn(&[u8]) -> bool) {
         let names: Vec<HeaderName> = self
             .map
             .keys()

@@ -8,7 +8,8 @@
 //! reading from the host allocates nothing once the arena has grown to the largest request.
 //! No wrapper panics: every host status is handled.
 
-use std::alloc::{Layout, alloc, dealloc};
+use std::alloc::{GlobalAlloc, Layout, System, alloc, dealloc};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::ptr::{NonNull, null, null_mut};
@@ -50,7 +51,15 @@ mod host {
             data: *mut *mut u8,
             size: *mut usize,
         ) -> u32;
-        pub(super) fn proxy_set_header_map_pairs(map: u32, data: *const u8, size: usize) -> u32;
+        pub(super) fn proxy_replace_header_map_value(
+            map: u32,
+            key: *const u8,
+            key_size: usize,
+            value: *const u8,
+            value_size: usize,
+        ) -> u32;
+        pub(super) fn proxy_remove_header_map_value(map: u32, key: *const u8, key_size: usize)
+        -> u32;
         pub(super) fn proxy_get_property(
             path: *const u8,
             path_size: usize,
@@ -238,10 +247,28 @@ pub(crate) fn header_map(call: &Call, map: Map) -> &[u8] {
     }
 }
 
-/// Replaces every line of `map` with the serialized `pairs`.
-pub(crate) fn set_header_map(map: Map, pairs: &[u8]) -> Result<(), HostStatus> {
-    // SAFETY: the pointer and length describe `pairs`, which outlives the call.
-    match unsafe { host::proxy_set_header_map_pairs(map as u32, pairs.as_ptr(), pairs.len()) } {
+/// Sets header `name` of `map` to `value`, replacing every line of that name.
+pub(crate) fn set_header(map: Map, name: &[u8], value: &[u8]) -> Result<(), HostStatus> {
+    // SAFETY: each pointer and length describes a live slice.
+    let status = unsafe {
+        host::proxy_replace_header_map_value(
+            map as u32,
+            name.as_ptr(),
+            name.len(),
+            value.as_ptr(),
+            value.len(),
+        )
+    };
+    match status {
+        OK => Ok(()),
+        status => Err(HostStatus(status)),
+    }
+}
+
+/// Removes every line of header `name` from `map`.
+pub(crate) fn remove_header(map: Map, name: &[u8]) -> Result<(), HostStatus> {
+    // SAFETY: the pointer and length describe `name`, which outlives the call.
+    match unsafe { host::proxy_remove_header_map_value(map as u32, name.as_ptr(), name.len()) } {
         OK => Ok(()),
         status => Err(HostStatus(status)),
     }
@@ -287,6 +314,44 @@ pub(crate) fn send_local_response(
         OK => Ok(()),
         status => Err(HostStatus(status)),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The global allocator, counting: a test host reads the count (`polycors_allocations`) to
+// prove that requests in the form browsers send allocate nothing once the plugin is warm.
+
+struct CountingAllocator;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded to the system allocator with the caller's arguments; the
+// counter has no effect on the memory handed out.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which is System's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` (through this allocator) with `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract, which is System's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// How many times the plugin has allocated (or grown an allocation) since it started.
+#[unsafe(no_mangle)]
+pub extern "C" fn polycors_allocations() -> u64 {
+    ALLOCATIONS.load(Ordering::Relaxed)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@
 //!   `access-control-request-*` headers arrive joined, as Envoy keeps them).
 //! - Properties are read only when a `_rules_` entry selects by them.
 //! - A local answer carries all its headers in one call; the response hook then leaves it
-//!   alone. A forwarded response is read once and written back once.
+//!   alone. A forwarded response is read once; each header the core sets or removes is then
+//!   one call (cheaper in Envoy than rewriting the whole map).
 
 use std::fmt::Write;
 
@@ -183,8 +184,8 @@ pub(crate) fn on_response_headers(call: &Call, plugin: &mut Plugin, context: u32
             let _ = write!(Line(&mut log), " -> {}", status.escape_ascii());
             log::debug!("{}", String::from_utf8_lossy(&log));
         }
-        if let Err(error) = abi::set_header_map(Map::Response, edit.serialize()) {
-            log::error!("polycors: the host refused the response headers: {error:?}");
+        if let Err(error) = edit.write_back(Map::Response) {
+            log::error!("polycors: the host refused a response header: {error:?}");
         }
     }
     debug_assert!(matches!(

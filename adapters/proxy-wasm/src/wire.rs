@@ -3,7 +3,7 @@
 
 /// Every (name, value) line of a serialized map, borrowed from it. A malformed map yields the
 /// lines before the damage.
-pub(crate) fn lines(map: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+pub(crate) fn lines(map: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> + Clone {
     let word = move |at: usize| -> Option<usize> {
         let bytes: [u8; 4] = map.get(at..at.checked_add(4)?)?.try_into().ok()?;
         usize::try_from(u32::from_le_bytes(bytes)).ok()

@@ -40,7 +40,7 @@ impl ResponseHeaders for HttpHeaders<'_> {
         }
     }
 
-    fn remove_matching(&mut self, matches: &dyn Fn(&[u8]) -> bool) {
+    fn remove_matching(&mut self, matches: fn(&[u8]) -> bool) {
         let names: Vec<HeaderName> = self
             .map
             .keys()

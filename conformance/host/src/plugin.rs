@@ -79,6 +79,7 @@ impl Plugin {
         abi::attach(&instance, &mut store).map_err(|e| HostError::Load(format!("{e:#}")))?;
         let mut plugin = PluginInstance {
             store,
+            instance,
             exports,
             root_id: 1,
             next_id: 2,
@@ -136,6 +137,7 @@ impl Exports {
 /// A configured plugin: a root context that serves any number of HTTP contexts.
 pub struct PluginInstance {
     store: Store<HostState>,
+    instance: Instance,
     exports: Exports,
     root_id: i32,
     next_id: i32,
@@ -273,6 +275,19 @@ impl PluginInstance {
     /// Takes the log lines collected so far.
     pub fn take_log(&mut self) -> Vec<LogLine> {
         std::mem::take(&mut self.store.data_mut().log)
+    }
+
+    /// Calls a function the module exports that takes nothing and returns a 64-bit integer
+    /// (polycors exports `polycors_allocations`); `None` when the module has no such export.
+    pub fn call_u64_export(&mut self, name: &str) -> Result<Option<u64>, HostError> {
+        let Ok(function) = self
+            .instance
+            .get_typed_func::<(), i64>(&mut self.store, name)
+        else {
+            return Ok(None);
+        };
+        let value = function.call(&mut self.store, ()).map_err(trap)?;
+        Ok(Some(value as u64))
     }
 
     /// The size of the guest's linear memory, in bytes.
