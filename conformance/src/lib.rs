@@ -188,6 +188,11 @@ pub struct Outcome {
     pub answered_by: &'static str,
     /// Response status.
     pub status: u16,
+    /// Why the adapter rejected the request ([`polycors::Reason::code`]), as the adapter
+    /// reported it (the verdict in the response's extensions, the plugin's log line), so that a
+    /// 403 for the wrong reason fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Response headers: lowercase names sorted, values in order; `date`, `server` and
     /// `content-length` (framework-specific) are left out. Shown as `name: value` lines.
     #[serde(serialize_with = "header_lines")]
@@ -221,6 +226,19 @@ fn optional_header_lines<S: serde::Serializer>(
         Some(headers) => header_lines(headers, serializer),
         None => serializer.serialize_none(),
     }
+}
+
+/// The rejection reason in one of the plugin's per-request log lines
+/// (`polycors request: ... -> reject: origin-not-allowed [global] -> 403 ...`), if the line is
+/// one and says so.
+pub fn reason_in_plugin_line(line: &str) -> Option<Option<String>> {
+    let rest = &line[line.find("polycors request: ")?..];
+    Some(
+        rest.split(" -> reject: ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .map(str::to_owned),
+    )
 }
 
 /// Renders header bytes as text: UTF-8 as is, anything else escaped.

@@ -83,8 +83,11 @@ fn envoy_refuses_to_start_and_its_log_names_every_error() {
                     .filter_map(|(case, result)| match result {
                         Err(e) => Some(format!("{}: {e}", case.name)),
                         Ok(log) => {
-                            let missing: Vec<&String> =
-                                case.errors.iter().filter(|e| !log.contains(e.as_str())).collect();
+                            let missing: Vec<&String> = case
+                                .errors
+                                .iter()
+                                .filter(|e| !log.contains(e.as_str()))
+                                .collect();
                             (!missing.is_empty()).then(|| {
                                 format!("{}: Envoy's log lacks {missing:?}:\n{log}", case.name)
                             })

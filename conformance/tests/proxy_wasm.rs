@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use polycors::ScopedPolicies;
-use polycors_conformance::targets::{Core, ProxyWasm};
+use polycors_conformance::targets::{self, Core, ProxyWasm};
 use polycors_conformance::{CaseRequest, HeaderLine, Upstream, normalise_headers};
 use polycors_wasm_host::{HostError, HttpRequest, HttpResponse, Plugin, join_like_envoy};
 
@@ -411,7 +411,7 @@ fn hostile_inputs_never_trap_never_grow_memory_and_match_the_core() {
         .unwrap_or(0x5eed_cafe_f00d_u64);
     let reference = ScopedPolicies::from_json(HOSTILE_CONFIG.as_bytes()).expect("valid");
     let mut instance = plugin()
-        .instantiate(HOSTILE_CONFIG.as_bytes())
+        .instantiate_with_log_level(HOSTILE_CONFIG.as_bytes(), targets::DEBUG)
         .expect("configures");
     let mut kinds = [0usize; 3];
     let mut random = Random(seed);
@@ -488,10 +488,14 @@ fn browser_form_requests_allocate_nothing_once_warm() {
         "expose_headers":["X-Custom-Header","X-Env-UTM"],"allow_credentials":true,"max_age":3600}"#;
     let mut instance = plugin().instantiate(config).expect("configures");
     let browser = |method: &str, origin: Option<&str>| {
-        let mut request = HttpRequest::new(method, "http", "httpbin.example.com", "/anything/get?foo=1")
-            .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0")
-            .header("accept", "*/*")
-            .header("accept-language", "en-US,en;q=0.9");
+        let mut request =
+            HttpRequest::new(method, "http", "httpbin.example.com", "/anything/get?foo=1")
+                .header(
+                    "user-agent",
+                    "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0",
+                )
+                .header("accept", "*/*")
+                .header("accept-language", "en-US,en;q=0.9");
         if let Some(origin) = origin {
             request = request
                 .header("origin", origin)
@@ -501,7 +505,10 @@ fn browser_form_requests_allocate_nothing_once_warm() {
         request
     };
     let requests = [
-        ("actual", browser("GET", Some("http://httpbin2.example.org:9090"))),
+        (
+            "actual",
+            browser("GET", Some("http://httpbin2.example.org:9090")),
+        ),
         (
             "preflight",
             browser("OPTIONS", Some("http://httpbin2.example.org:9090"))
@@ -532,10 +539,19 @@ fn browser_form_requests_allocate_nothing_once_warm() {
             .call_u64_export("polycors_allocations")
             .expect("no trap")
             .expect("the plugin counts its allocations");
-        assert_eq!(after - before, 0, "{kind}: {} allocations in 10,000 requests", after - before);
+        assert_eq!(
+            after - before,
+            0,
+            "{kind}: {} allocations in 10,000 requests",
+            after - before
+        );
     }
     assert!(
-        instance.call_u64_export("polycors_allocations").expect("no trap").expect("counted") > 0,
+        instance
+            .call_u64_export("polycors_allocations")
+            .expect("no trap")
+            .expect("counted")
+            > 0,
         "the counter sees the plugin's start-up allocations"
     );
 }

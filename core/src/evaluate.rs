@@ -294,14 +294,19 @@ impl Policy {
 /// SPEC §2.2: whether the Origin is the request's own origin (scheme + authority). Without a
 /// known scheme, hosts and explicit ports are compared.
 fn is_same_origin(origin: &OriginParts<'_>, request: &RequestView<'_>) -> bool {
-    let Some((host, port)) = request.authority.and_then(split_host_port) else {
+    let (forwarded_host, forwarded_proto) = request.forwarded.host_and_proto();
+    let scheme = forwarded_proto.or(request.scheme);
+    let Some((host, port)) = forwarded_host
+        .or(request.authority)
+        .and_then(split_host_port)
+    else {
         return false;
     };
     if !host.eq_ignore_ascii_case(origin.host) {
         return false;
     }
     let port = port.map(|(p, _)| p);
-    match request.scheme {
+    match scheme {
         Some(scheme) => {
             origin.scheme.eq_ignore_ascii_case(scheme)
                 && origin.effective_port() == port.or_else(|| default_port(scheme))

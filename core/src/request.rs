@@ -1,5 +1,7 @@
 //! What the policy needs to know about a request, borrowed from the host as bytes.
 
+use crate::token::trim_ows;
+
 /// The `Origin` header lines of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OriginHeader<'a> {
@@ -82,6 +84,56 @@ pub struct RequestView<'a> {
     pub(crate) private_network: Lines<'a>,
     pub(crate) scheme: Option<&'a [u8]>,
     pub(crate) authority: Option<&'a [u8]>,
+    /// `Sec-Fetch-Site` lines.
+    pub(crate) fetch_site: Lines<'a>,
+    /// The forwarding headers, read only when trusted.
+    pub(crate) forwarded: Forwarding<'a>,
+}
+
+/// What proxies say about the client's view of a request: `Forwarded` (RFC 7239) and
+/// `X-Forwarded-Host` / `X-Forwarded-Proto`, first value of each. Used for same-origin
+/// detection only when the adapter trusts them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Forwarding<'a> {
+    pub(crate) trusted: bool,
+    pub(crate) forwarded: Option<&'a [u8]>,
+    pub(crate) host: Option<&'a [u8]>,
+    pub(crate) proto: Option<&'a [u8]>,
+}
+
+impl<'a> Forwarding<'a> {
+    /// The client's authority and scheme as the proxies say (`Forwarded` first), when trusted.
+    pub(crate) fn host_and_proto(&self) -> (Option<&'a [u8]>, Option<&'a [u8]>) {
+        if !self.trusted {
+            return (None, None);
+        }
+        let first = |list: &'a [u8]| -> Option<&'a [u8]> {
+            let item = trim_ows(list.split(|&b| b == b',').next()?);
+            (!item.is_empty()).then_some(item)
+        };
+        let mut host = self.host.and_then(first);
+        let mut proto = self.proto.and_then(first);
+        // `Forwarded: for=...;proto=https;host=example.com, ...`: the first element's pairs.
+        if let Some(element) = self.forwarded.and_then(first) {
+            for pair in element.split(|&b| b == b';') {
+                let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+                    continue;
+                };
+                let key = trim_ows(&pair[..eq]);
+                let value = trim_ows(&pair[eq + 1..]);
+                let value = value
+                    .strip_prefix(b"\"")
+                    .and_then(|v| v.strip_suffix(b"\""))
+                    .unwrap_or(value);
+                if key.eq_ignore_ascii_case(b"host") {
+                    host = Some(value);
+                } else if key.eq_ignore_ascii_case(b"proto") {
+                    proto = Some(value);
+                }
+            }
+        }
+        (host, proto)
+    }
 }
 
 impl<'a> RequestView<'a> {
@@ -153,8 +205,32 @@ impl<'a> RequestView<'a> {
                 self.method = value;
                 self
             }
+            14 if is(b"sec-fetch-site") => {
+                self.fetch_site.push(value);
+                self
+            }
+            9 if is(b"forwarded") => {
+                self.forwarded.forwarded.get_or_insert(value);
+                self
+            }
+            16 if is(b"x-forwarded-host") => {
+                self.forwarded.host.get_or_insert(value);
+                self
+            }
+            17 if is(b"x-forwarded-proto") => {
+                self.forwarded.proto.get_or_insert(value);
+                self
+            }
             _ => self,
         }
+    }
+
+    /// Takes `Forwarded` and `X-Forwarded-Host` / `X-Forwarded-Proto` as the client's view of
+    /// the request's authority and scheme, for same-origin detection. Only for a service that
+    /// only a proxy which sets them can reach: any client can send them.
+    pub fn trust_forwarded_headers(&mut self) -> &mut Self {
+        self.forwarded.trusted = true;
+        self
     }
 
     /// The request's method, as sent.

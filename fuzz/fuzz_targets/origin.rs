@@ -6,7 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use polycors::{OriginPattern, Policy, RequestView};
+use polycors::pattern::OriginPattern;
+use polycors::{Policy, RequestView};
 
 fuzz_target!(|data: &[u8]| {
     let (pattern, origin) = match data.iter().position(|&b| b == b'\n') {
@@ -56,6 +57,6 @@ fuzz_target!(|data: &[u8]| {
             .set_scheme(b"http")
             .set_authority(b"api.test");
         let decision = policy.evaluate(&view);
-        let _ = decision.kind();
+        let _ = decision.verdict();
     }
 });

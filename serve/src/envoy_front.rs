@@ -124,8 +124,9 @@ fn follow(path: &Path) {
             if let Some(request) = report::plugin_line(&line) {
                 println!("{request}");
             } else if line.contains("][wasm]")
-                && (line.contains("[warning]") || line.contains("[error]"))
+                && (line.contains("[error]") || line.contains("[critical]"))
             {
+                // Configuration warnings were printed once at start; errors are news.
                 eprint!("envoy: {line}");
             }
         }

@@ -99,7 +99,7 @@ fn echo(request: &UpstreamRequest<'_>, args: &[(String, String)]) -> Value {
         .iter()
         .filter(|(name, _)| !HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)))
         .collect();
-    lines.sort_by(|a, b| a.0.to_ascii_lowercase().cmp(&b.0.to_ascii_lowercase()));
+    lines.sort_by_key(|line| line.0.to_ascii_lowercase());
     let mut headers = Map::new();
     for (name, value) in lines {
         let value = String::from_utf8_lossy(value).into_owned();

@@ -32,7 +32,10 @@ fn sigterm_stops_serve_and_its_envoy() {
     // Envoy went with it: nothing listens on its port any more.
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(&address).is_ok() {
-        assert!(Instant::now() < deadline, "Envoy still listens on {address}");
+        assert!(
+            Instant::now() < deadline,
+            "Envoy still listens on {address}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -42,7 +45,11 @@ fn an_invalid_configuration_exits_non_zero_naming_the_field() {
     let dir = std::env::temp_dir().join(format!("polycors-serve-invalid-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a scratch directory");
     let config = dir.join("invalid.yaml");
-    std::fs::write(&config, "allow_origins: ['http://a.test/app']\nmax_age: -1\n").expect("written");
+    std::fs::write(
+        &config,
+        "allow_origins: ['http://a.test/app']\nmax_age: -1\n",
+    )
+    .expect("written");
     let output = Command::new(env!("CARGO_BIN_EXE_polycors-serve"))
         .args(["--adapter", "envoy", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)
@@ -55,5 +62,9 @@ fn an_invalid_configuration_exits_non_zero_naming_the_field() {
             && stderr.contains("max_age: must not be negative"),
         "{stderr}"
     );
-    assert!(output.stdout.is_empty(), "nothing listened: {:?}", output.stdout);
+    assert!(
+        output.stdout.is_empty(),
+        "nothing listened: {:?}",
+        output.stdout
+    );
 }

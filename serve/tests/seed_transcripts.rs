@@ -251,17 +251,25 @@ fn comparable(response: &Response) -> (u16, Vec<(String, String)>, String) {
         .headers
         .iter()
         .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
-        .filter(|(n, _)| !matches!(n.as_str(), "date" | "server" | "x-envoy-upstream-service-time"))
+        .filter(|(n, _)| {
+            !matches!(
+                n.as_str(),
+                "date" | "server" | "x-envoy-upstream-service-time"
+            )
+        })
         .collect();
     headers.sort();
     (response.status, headers, response.body.clone())
 }
 
+/// A request of a transcript: method, path, headers.
+type Transcript<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
 /// The README's five curl transcripts, and one through `/response-headers`, give the same
 /// status, headers and body on every adapter (modulo `date` and `server`).
 #[test]
 fn every_adapter_answers_the_readme_transcripts_alike() {
-    let requests: [(&str, &str, &[(&str, &str)]); 6] = [
+    let requests: [Transcript; 6] = [
         (
             "OPTIONS",
             "/anything/get?foo=1",

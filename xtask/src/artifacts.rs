@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use polycors_artifacts::{NOOP_EXAMPLE, PLUGIN_PACKAGE, WASM_PROFILE, WASM_TARGET};
+use polycors_artifacts::{FLOOR_EXAMPLE, NOOP_EXAMPLE, PLUGIN_PACKAGE, WASM_PROFILE, WASM_TARGET};
 use sha2::{Digest, Sha256};
 
 use crate::deps;
@@ -15,7 +15,8 @@ pub fn build() -> Result<(), String> {
     build_plugins().map(drop)
 }
 
-/// Builds the release plugin and the no-op plugin for `wasm32-wasip1`; returns the release
+/// Builds the release plugin and the benchmark's no-op and floor plugins for `wasm32-wasip1`;
+/// returns the release
 /// plugin's path.
 pub fn build_plugins() -> Result<PathBuf, String> {
     deps::wasm_target()?;
@@ -26,6 +27,8 @@ pub fn build_plugins() -> Result<PathBuf, String> {
         "--lib",
         "--example",
         NOOP_EXAMPLE,
+        "--example",
+        FLOOR_EXAMPLE,
         "--target",
         WASM_TARGET,
         "--profile",

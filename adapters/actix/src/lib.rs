@@ -32,7 +32,9 @@
 //! the authority from the request URI or the `Host` header, and the scheme from the request URI
 //! when it has one; plain HTTP/1 requests carry no scheme, so hosts and explicit ports are
 //! compared. Behind a proxy that terminates TLS, tell it the public scheme:
-//! `Cors::new(policy).scheme("https")`.
+//! `Cors::new(policy).scheme("https")`; behind a proxy that sets `Forwarded` or
+//! `X-Forwarded-Host` / `X-Forwarded-Proto`, `.trust_forwarded_headers(true)` takes them as the
+//! client's view (off by default, as with the tower layer: any client can send them).
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
@@ -55,6 +57,7 @@ use polycors::{Action, Forwarded, Policy, RequestView, Verdict};
 pub struct Cors {
     policy: Policy,
     scheme: Option<&'static str>,
+    trust_forwarded: bool,
     fixed: Rc<Fixed>,
 }
 
@@ -66,6 +69,7 @@ impl Cors {
         Self {
             policy,
             scheme: None,
+            trust_forwarded: false,
             fixed: Rc::new(fixed),
         }
     }
@@ -74,6 +78,15 @@ impl Cors {
     /// proxy), for same-origin detection. By default the request URI's scheme, if any.
     pub fn scheme(mut self, scheme: &'static str) -> Self {
         self.scheme = Some(scheme);
+        self
+    }
+
+    /// Takes `Forwarded` and `X-Forwarded-Host` / `X-Forwarded-Proto` as the client's view of
+    /// a request's authority and scheme, for same-origin detection (off by default). Turn it on
+    /// only for a service that only a proxy which sets those headers can reach: any client can
+    /// send them.
+    pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
+        self.trust_forwarded = trust;
         self
     }
 }
@@ -197,6 +210,9 @@ where
         let forwarded = {
             let headers = request.headers();
             let mut view = RequestView::new(request.method().as_str().as_bytes());
+            if cors.trust_forwarded {
+                view.trust_forwarded_headers();
+            }
             // The core picks the headers it reads (Origin, Access-Control-Request-*, Host).
             for (name, value) in headers.iter() {
                 view.add_header(name.as_str().as_bytes(), value.as_bytes());

@@ -1,5 +1,6 @@
 //! The proxy-wasm ABI 0.2.1, the only module with `unsafe`: the host functions the plugin calls
-//! (module `env`), the functions it exports, and the memory the host writes its answers into.
+//! (module `env`, behind the [`Host`] trait), the functions it exports, the memory the host
+//! writes its answers into, and the log.
 //!
 //! Every callback from the host enters a [`Call`]. Data the host returns during the call
 //! (header values, header maps, the configuration) is written into an arena the plugin owns
@@ -9,30 +10,17 @@
 //! No wrapper panics: every host status is handled.
 
 use std::alloc::{GlobalAlloc, Layout, System, alloc, dealloc};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::ptr::{NonNull, null, null_mut};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A header map of the current HTTP stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Map {
-    /// The request headers (pseudo-headers `:method`, `:path`, ... included).
-    Request = 0,
-    /// The response headers (`:status` included).
-    Response = 2,
-}
+use crate::host::{Host, HostStatus, Map};
 
 /// proxy-wasm `WasmResult::Ok`.
 const OK: u32 = 0;
-/// proxy-wasm `WasmResult::NotFound`.
-const NOT_FOUND: u32 = 1;
 /// The plugin configuration buffer.
 const PLUGIN_CONFIGURATION: u32 = 7;
-
-/// What a host call returned, when it did not return data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct HostStatus(pub(crate) u32);
 
 mod host {
     #[link(wasm_import_module = "env")]
@@ -58,8 +46,11 @@ mod host {
             value: *const u8,
             value_size: usize,
         ) -> u32;
-        pub(super) fn proxy_remove_header_map_value(map: u32, key: *const u8, key_size: usize)
-        -> u32;
+        pub(super) fn proxy_remove_header_map_value(
+            map: u32,
+            key: *const u8,
+            key_size: usize,
+        ) -> u32;
         pub(super) fn proxy_get_property(
             path: *const u8,
             path_size: usize,
@@ -168,7 +159,8 @@ thread_local! {
     static ARENA: RefCell<Arena> = const { RefCell::new(Arena::new()) };
 }
 
-/// One callback from the host. Slices returned by the host-call wrappers borrow it.
+/// One callback from the host: the [`Host`] the plugin's logic calls. Slices it returns borrow
+/// it.
 pub(crate) struct Call {
     /// Not `Send`: a callback runs on the VM's one thread.
     _not_send: PhantomData<*const ()>,
@@ -209,13 +201,13 @@ fn returned(_call: &Call, data: *mut u8, size: usize) -> &[u8] {
 // Host calls.
 
 /// Logs `message` at `level` (0 trace ... 5 critical).
-pub(crate) fn log(level: u32, message: &str) {
+fn log(level: u32, message: &str) {
     // SAFETY: the pointer and length describe `message`, which outlives the call.
     unsafe { host::proxy_log(level, message.as_ptr(), message.len()) };
 }
 
 /// The host's log level (0 trace ... 5 critical); `info` if it does not say.
-pub(crate) fn log_level() -> u32 {
+fn log_level() -> u32 {
     let mut level = 2;
     // SAFETY: `level` is a valid place for the host to write a u32.
     match unsafe { host::proxy_get_log_level(&mut level) } {
@@ -224,96 +216,128 @@ pub(crate) fn log_level() -> u32 {
     }
 }
 
-/// The plugin configuration (empty when there is none or the host does not give it).
-pub(crate) fn plugin_configuration(call: &Call) -> &[u8] {
-    let (mut data, mut size) = (null_mut(), 0);
-    // SAFETY: `data` and `size` are valid places for the host to write to.
-    let status = unsafe {
-        host::proxy_get_buffer_bytes(PLUGIN_CONFIGURATION, 0, usize::MAX, &mut data, &mut size)
-    };
-    match status {
-        OK => returned(call, data, size),
-        _ => &[],
-    }
-}
-
-/// Every line of `map`, serialized (see [`crate::wire`]); empty when the map is unavailable.
-pub(crate) fn header_map(call: &Call, map: Map) -> &[u8] {
-    let (mut data, mut size) = (null_mut(), 0);
-    // SAFETY: `data` and `size` are valid places for the host to write to.
-    match unsafe { host::proxy_get_header_map_pairs(map as u32, &mut data, &mut size) } {
-        OK => returned(call, data, size),
-        _ => &[],
-    }
-}
-
-/// Sets header `name` of `map` to `value`, replacing every line of that name.
-pub(crate) fn set_header(map: Map, name: &[u8], value: &[u8]) -> Result<(), HostStatus> {
-    // SAFETY: each pointer and length describes a live slice.
-    let status = unsafe {
-        host::proxy_replace_header_map_value(
-            map as u32,
-            name.as_ptr(),
-            name.len(),
-            value.as_ptr(),
-            value.len(),
-        )
-    };
-    match status {
+fn status(code: u32) -> Result<(), HostStatus> {
+    match code {
         OK => Ok(()),
         status => Err(HostStatus(status)),
     }
 }
 
-/// Removes every line of header `name` from `map`.
-pub(crate) fn remove_header(map: Map, name: &[u8]) -> Result<(), HostStatus> {
-    // SAFETY: the pointer and length describe `name`, which outlives the call.
-    match unsafe { host::proxy_remove_header_map_value(map as u32, name.as_ptr(), name.len()) } {
-        OK => Ok(()),
-        status => Err(HostStatus(status)),
+impl Host for Call {
+    fn plugin_configuration(&self) -> &[u8] {
+        let (mut data, mut size) = (null_mut(), 0);
+        // SAFETY: `data` and `size` are valid places for the host to write to.
+        let status = unsafe {
+            host::proxy_get_buffer_bytes(PLUGIN_CONFIGURATION, 0, usize::MAX, &mut data, &mut size)
+        };
+        match status {
+            OK => returned(self, data, size),
+            _ => &[],
+        }
+    }
+
+    fn header_map(&self, map: Map) -> &[u8] {
+        let (mut data, mut size) = (null_mut(), 0);
+        // SAFETY: `data` and `size` are valid places for the host to write to.
+        match unsafe { host::proxy_get_header_map_pairs(map as u32, &mut data, &mut size) } {
+            OK => returned(self, data, size),
+            _ => &[],
+        }
+    }
+
+    fn property(&self, path: &[u8]) -> Option<&[u8]> {
+        let (mut data, mut size) = (null_mut(), 0);
+        // SAFETY: the pointer and length describe `path`; `data` and `size` are valid places.
+        let status =
+            unsafe { host::proxy_get_property(path.as_ptr(), path.len(), &mut data, &mut size) };
+        (status == OK).then(|| returned(self, data, size))
+    }
+
+    fn set_header(&self, map: Map, name: &[u8], value: &[u8]) -> Result<(), HostStatus> {
+        // SAFETY: each pointer and length describes a live slice.
+        status(unsafe {
+            host::proxy_replace_header_map_value(
+                map as u32,
+                name.as_ptr(),
+                name.len(),
+                value.as_ptr(),
+                value.len(),
+            )
+        })
+    }
+
+    fn remove_header(&self, map: Map, name: &[u8]) -> Result<(), HostStatus> {
+        // SAFETY: the pointer and length describe `name`, which outlives the call.
+        status(unsafe {
+            host::proxy_remove_header_map_value(map as u32, name.as_ptr(), name.len())
+        })
+    }
+
+    fn send_local_response(
+        &self,
+        status_code: u16,
+        headers: &[u8],
+        body: &[u8],
+    ) -> Result<(), HostStatus> {
+        // SAFETY: each pointer and length describes a live slice (or is null with length 0).
+        status(unsafe {
+            host::proxy_send_local_response(
+                u32::from(status_code),
+                null(),
+                0,
+                if body.is_empty() {
+                    null()
+                } else {
+                    body.as_ptr()
+                },
+                body.len(),
+                headers.as_ptr(),
+                headers.len(),
+                -1,
+            )
+        })
     }
 }
 
-/// A property (`path` is its segments joined by NUL bytes); `None` when the host has none.
-pub(crate) fn property<'c>(call: &'c Call, path: &[u8]) -> Option<&'c [u8]> {
-    let (mut data, mut size) = (null_mut(), 0);
-    // SAFETY: the pointer and length describe `path`; `data` and `size` are valid places.
-    let status =
-        unsafe { host::proxy_get_property(path.as_ptr(), path.len(), &mut data, &mut size) };
-    match status {
-        OK => Some(returned(call, data, size)),
-        NOT_FOUND => None,
-        _ => None,
+// ---------------------------------------------------------------------------------------------
+// The `log` crate's records go to the host's log, filtered by the host's level.
+
+struct HostLogger;
+
+static LOGGER: HostLogger = HostLogger;
+
+impl log::Log for HostLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
     }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let level = match record.level() {
+            log::Level::Trace => 0,
+            log::Level::Debug => 1,
+            log::Level::Info => 2,
+            log::Level::Warn => 3,
+            log::Level::Error => 4,
+        };
+        log(level, &record.args().to_string());
+    }
+
+    fn flush(&self) {}
 }
 
-/// Answers the request locally with `status`, the serialized `headers` and `body`.
-pub(crate) fn send_local_response(
-    status: u16,
-    headers: &[u8],
-    body: &[u8],
-) -> Result<(), HostStatus> {
-    // SAFETY: each pointer and length describes a live slice (or is null with length 0).
-    let result = unsafe {
-        host::proxy_send_local_response(
-            u32::from(status),
-            null(),
-            0,
-            if body.is_empty() {
-                null()
-            } else {
-                body.as_ptr()
-            },
-            body.len(),
-            headers.as_ptr(),
-            headers.len(),
-            -1,
-        )
-    };
-    match result {
-        OK => Ok(()),
-        status => Err(HostStatus(status)),
-    }
+/// Follows the host's current level, so that debug lines are only formatted when it wants them.
+fn follow_host_log_level() {
+    log::set_max_level(match log_level() {
+        0 => log::LevelFilter::Trace,
+        1 => log::LevelFilter::Debug,
+        2 => log::LevelFilter::Info,
+        3 => log::LevelFilter::Warn,
+        4 | 5 => log::LevelFilter::Error,
+        _ => log::LevelFilter::Off,
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -365,7 +389,9 @@ pub extern "C" fn _initialize() {
     unsafe {
         host::__wasm_call_ctors();
     }
-    crate::plugin::initialize();
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(log::LevelFilter::Info);
+    std::panic::set_hook(Box::new(|info| log(5, &format!("polycors: panic: {info}"))));
 }
 
 /// Declares the ABI version.
@@ -395,6 +421,7 @@ pub extern "C" fn proxy_on_vm_start(_root: u32, _vm_configuration_size: usize) -
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_on_configure(root: u32, _plugin_configuration_size: usize) -> u32 {
     let call = Call::enter();
+    follow_host_log_level();
     u32::from(crate::plugin::on_configure(&call, root))
 }
 

@@ -15,14 +15,14 @@ use std::fmt::Write;
 
 use polycors::{Action as CoreAction, RequestView, RouteInfo, Verdict};
 
-use crate::abi::{self, Call, Map};
 use crate::headers::Edit;
+use crate::host::{Host, Map};
 use crate::plugin::{Action, Context, Plugin, State, return_buffer, take_buffer};
 use crate::wire;
 
 /// A property of the xDS configuration: `xds.route_name` in Envoy 1.40; older Envoys and
 /// Higress's build answer the top-level `route_name`.
-fn xds_property<'c>(call: &'c Call, name: &str) -> Option<&'c [u8]> {
+fn xds_property<'h>(host: &'h impl Host, name: &str) -> Option<&'h [u8]> {
     let mut path = [0u8; 32];
     let xds = b"xds\0";
     let full = xds.len() + name.len();
@@ -31,7 +31,8 @@ fn xds_property<'c>(call: &'c Call, name: &str) -> Option<&'c [u8]> {
     }
     path[..xds.len()].copy_from_slice(xds);
     path[xds.len()..full].copy_from_slice(name.as_bytes());
-    abi::property(call, &path[..full]).or_else(|| abi::property(call, name.as_bytes()))
+    host.property(&path[..full])
+        .or_else(|| host.property(name.as_bytes()))
 }
 
 /// A log line being written (bytes: request values are escaped, not assumed UTF-8).
@@ -44,7 +45,7 @@ impl Write for Line<'_> {
     }
 }
 
-pub(crate) fn on_request_headers(call: &Call, plugin: &mut Plugin, context: u32) -> Action {
+pub(crate) fn on_request_headers(host: &impl Host, plugin: &mut Plugin, context: u32) -> Action {
     let Some(root) = plugin.contexts.get(&context).map(|c| c.root) else {
         return Action::Continue;
     };
@@ -56,7 +57,7 @@ pub(crate) fn on_request_headers(call: &Call, plugin: &mut Plugin, context: u32)
     };
     let debug = log::log_enabled!(log::Level::Debug);
 
-    let map = abi::header_map(call, Map::Request);
+    let map = host.header_map(Map::Request);
     let mut view = RequestView::new(b"");
     let mut origin = None;
     let mut authority = None;
@@ -76,12 +77,12 @@ pub(crate) fn on_request_headers(call: &Call, plugin: &mut Plugin, context: u32)
     let route = RouteInfo {
         route_name: needs
             .route_name
-            .then(|| xds_property(call, "route_name"))
+            .then(|| xds_property(host, "route_name"))
             .flatten(),
         authority: authority.filter(|_| needs.authority),
         cluster_name: needs
             .cluster_name
-            .then(|| xds_property(call, "cluster_name"))
+            .then(|| xds_property(host, "cluster_name"))
             .flatten(),
     };
     let selected = policies.select_scoped(&route);
@@ -120,7 +121,7 @@ pub(crate) fn on_request_headers(call: &Call, plugin: &mut Plugin, context: u32)
             decision.write_headers(&mut edit);
             let headers = edit.serialize();
             let status = answer.status.code();
-            if let Err(error) = abi::send_local_response(status, headers, answer.body.as_bytes()) {
+            if let Err(error) = host.send_local_response(status, headers, answer.body.as_bytes()) {
                 log::error!("polycors: the host refused the local answer: {error:?}");
             }
             if debug {
@@ -155,7 +156,7 @@ pub(crate) fn on_request_headers(call: &Call, plugin: &mut Plugin, context: u32)
     }
 }
 
-pub(crate) fn on_response_headers(call: &Call, plugin: &mut Plugin, context: u32) -> Action {
+pub(crate) fn on_response_headers(host: &impl Host, plugin: &mut Plugin, context: u32) -> Action {
     let Some(entry) = plugin.contexts.get_mut(&context) else {
         return Action::Continue;
     };
@@ -176,7 +177,7 @@ pub(crate) fn on_response_headers(call: &Call, plugin: &mut Plugin, context: u32
         .and_then(|(_, root)| root.policies.as_ref())
         .and_then(|policies| policies.get(scope));
     if let Some(policy) = policy {
-        let map = abi::header_map(call, Map::Response);
+        let map = host.header_map(Map::Response);
         let mut edit = Edit::new(&mut plugin.buffers, map, policy, &origin);
         forwarded.write_headers(&mut edit);
         if !log.is_empty() {
@@ -184,7 +185,7 @@ pub(crate) fn on_response_headers(call: &Call, plugin: &mut Plugin, context: u32
             let _ = write!(Line(&mut log), " -> {}", status.escape_ascii());
             log::debug!("{}", String::from_utf8_lossy(&log));
         }
-        if let Err(error) = edit.write_back(Map::Response) {
+        if let Err(error) = edit.write_back(host, Map::Response) {
             log::error!("polycors: the host refused a response header: {error:?}");
         }
     }

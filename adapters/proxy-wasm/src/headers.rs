@@ -8,7 +8,7 @@
 use polycors::Policy;
 use polycors::adapter::{FieldValue, PolicyField, ResponseHeaders};
 
-use crate::abi::{self, HostStatus, Map};
+use crate::host::{Host, HostStatus, Map};
 use crate::wire;
 
 /// A value the core set.
@@ -64,7 +64,11 @@ impl<'a> Edit<'a> {
     fn value(&self, value: Value) -> &[u8] {
         match value {
             Value::Static(s) => s.as_bytes(),
-            Value::Policy(field) => self.policy.fixed_value(field).unwrap_or_default().as_bytes(),
+            Value::Policy(field) => self
+                .policy
+                .fixed_value(field)
+                .unwrap_or_default()
+                .as_bytes(),
             Value::Origin => self.origin,
             Value::Scratch(start, end) => self.buffers.scratch.get(start..end).unwrap_or_default(),
         }
@@ -99,7 +103,7 @@ impl<'a> Edit<'a> {
 
     /// Writes the edit onto the host's response map: removes the source lines the core removed
     /// (and does not set again), sets what the core set.
-    pub(crate) fn write_back(&self, map: Map) -> Result<(), HostStatus> {
+    pub(crate) fn write_back(&self, host: &impl Host, map: Map) -> Result<(), HostStatus> {
         if let Some(remove) = self.remove {
             for (index, (name, _)) in wire::lines(self.source).enumerate() {
                 let again = wire::lines(self.source)
@@ -111,12 +115,12 @@ impl<'a> Edit<'a> {
                     .iter()
                     .any(|(set, _)| set.as_bytes().eq_ignore_ascii_case(name));
                 if remove(name) && !again && !set {
-                    abi::remove_header(map, name)?;
+                    host.remove_header(map, name)?;
                 }
             }
         }
         for (name, value) in &self.buffers.set {
-            abi::set_header(map, name.as_bytes(), self.value(*value))?;
+            host.set_header(map, name.as_bytes(), self.value(*value))?;
         }
         Ok(())
     }
@@ -141,7 +145,9 @@ impl ResponseHeaders for Edit<'_> {
         // The core removes one kind of header (`access-control-*`); what it sets afterwards
         // is kept.
         self.remove = Some(matches);
-        self.buffers.set.retain(|(name, _)| !matches(name.as_bytes()));
+        self.buffers
+            .set
+            .retain(|(name, _)| !matches(name.as_bytes()));
     }
 
     fn set(&mut self, name: &'static str, value: FieldValue<'_>) {

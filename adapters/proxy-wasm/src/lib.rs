@@ -30,6 +30,6 @@
 mod abi;
 mod filter;
 mod headers;
-mod logger;
+mod host;
 mod plugin;
 mod wire;

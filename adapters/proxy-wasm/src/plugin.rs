@@ -7,10 +7,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use polycors::{Forwarded, RouteNeeds, Scope, ScopedPolicies};
 
-use crate::abi::{self, Call};
 use crate::filter;
 use crate::headers::Buffers;
-use crate::logger;
+use crate::host::Host;
 
 /// What `proxy_on_request_headers` and `proxy_on_response_headers` return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,13 +112,6 @@ fn with<R>(f: impl FnOnce(&mut Plugin) -> R) -> R {
     PLUGIN.with_borrow_mut(f)
 }
 
-pub(crate) fn initialize() {
-    logger::install();
-    std::panic::set_hook(Box::new(|info| {
-        abi::log(5, &format!("polycors: panic: {info}"));
-    }));
-}
-
 pub(crate) fn on_context_create(context: u32, parent: u32) {
     with(|plugin| {
         if parent == 0 {
@@ -138,9 +130,8 @@ pub(crate) fn on_context_create(context: u32, parent: u32) {
     });
 }
 
-pub(crate) fn on_configure(call: &Call, root: u32) -> bool {
-    logger::follow_host_level();
-    let configuration = abi::plugin_configuration(call);
+pub(crate) fn on_configure(host: &impl Host, root: u32) -> bool {
+    let configuration = host.plugin_configuration();
     match ScopedPolicies::from_json(configuration) {
         Ok(policies) => {
             // The core has logged the warnings while compiling the policies.
@@ -166,12 +157,12 @@ pub(crate) fn on_configure(call: &Call, root: u32) -> bool {
     }
 }
 
-pub(crate) fn on_request_headers(call: &Call, context: u32) -> Action {
-    with(|plugin| filter::on_request_headers(call, plugin, context))
+pub(crate) fn on_request_headers(host: &impl Host, context: u32) -> Action {
+    with(|plugin| filter::on_request_headers(host, plugin, context))
 }
 
-pub(crate) fn on_response_headers(call: &Call, context: u32) -> Action {
-    with(|plugin| filter::on_response_headers(call, plugin, context))
+pub(crate) fn on_response_headers(host: &impl Host, context: u32) -> Action {
+    with(|plugin| filter::on_response_headers(host, plugin, context))
 }
 
 pub(crate) fn on_delete(context: u32) {

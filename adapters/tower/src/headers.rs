@@ -5,9 +5,17 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use polycors::RequestView;
 use polycors::adapter::{FieldValue, FixedValues, ResponseHeaders};
 
-/// Builds the core's view of an `http` request. `scheme` overrides the URI's scheme.
-pub fn request_view<'a, B>(request: &'a Request<B>, scheme: Option<&'a str>) -> RequestView<'a> {
+/// Builds the core's view of an `http` request. `scheme` overrides the URI's scheme;
+/// `trust_forwarded` takes `Forwarded` / `X-Forwarded-*` as the client's view of the request.
+pub fn request_view<'a, B>(
+    request: &'a Request<B>,
+    scheme: Option<&'a str>,
+    trust_forwarded: bool,
+) -> RequestView<'a> {
     let mut view = RequestView::new(request.method().as_str().as_bytes());
+    if trust_forwarded {
+        view.trust_forwarded_headers();
+    }
     // The core picks the headers it reads (Origin, Access-Control-Request-*, Host).
     for (name, value) in request.headers() {
         view.add_header(name.as_str().as_bytes(), value.as_bytes());

@@ -25,7 +25,9 @@
 //! authority from the request URI or the `Host` header, and the scheme from the request URI
 //! when it has one (HTTP/2). Plain HTTP/1 requests carry no scheme, so hosts and explicit
 //! ports are compared. Behind a proxy that terminates TLS, tell the layer the public scheme:
-//! `CorsLayer::new(policy).scheme("https")`.
+//! `CorsLayer::new(policy).scheme("https")`; behind a proxy that sets `Forwarded` or
+//! `X-Forwarded-Host` / `X-Forwarded-Proto`, `.trust_forwarded_headers(true)` takes them as the
+//! client's view (off by default, as with the actix-web middleware: any client can send them).
 
 mod body;
 mod headers;

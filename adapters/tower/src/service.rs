@@ -25,6 +25,7 @@ use crate::headers::{Fixed, HttpHeaders, request_view};
 pub struct CorsLayer {
     policy: Policy,
     scheme: Option<&'static str>,
+    trust_forwarded: bool,
     fixed: Arc<Fixed>,
 }
 
@@ -36,6 +37,7 @@ impl CorsLayer {
         Self {
             policy,
             scheme: None,
+            trust_forwarded: false,
             fixed: Arc::new(fixed),
         }
     }
@@ -44,6 +46,15 @@ impl CorsLayer {
     /// proxy), for same-origin detection. By default the request URI's scheme, if any.
     pub fn scheme(mut self, scheme: &'static str) -> Self {
         self.scheme = Some(scheme);
+        self
+    }
+
+    /// Takes `Forwarded` and `X-Forwarded-Host` / `X-Forwarded-Proto` as the client's view of
+    /// a request's authority and scheme, for same-origin detection (off by default). Turn it on
+    /// only for a service that only a proxy which sets those headers can reach: any client can
+    /// send them.
+    pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
+        self.trust_forwarded = trust;
         self
     }
 }
@@ -87,7 +98,8 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let layer = &self.layer;
-        let decision = layer.policy.evaluate(&request_view(&request, layer.scheme));
+        let view = request_view(&request, layer.scheme, layer.trust_forwarded);
+        let decision = layer.policy.evaluate(&view);
         let origin = request.headers().get(header::ORIGIN);
         let forwarded = match decision.action() {
             Action::Forward(forwarded) => forwarded,

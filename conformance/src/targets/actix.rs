@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use actix_web::body::to_bytes;
 use actix_web::{App, HttpRequest, HttpResponse, test, web};
+use polycors::Verdict;
 use polycors_actix::Cors;
 
 use crate::{Case, Outcome, Target, Upstream, normalise_headers};
@@ -67,6 +68,12 @@ impl Target for Actix {
                 }
                 let response = test::call_service(&app, test_request.to_request()).await;
                 let status = response.status().as_u16();
+                let reason = response
+                    .response()
+                    .extensions()
+                    .get::<Verdict>()
+                    .and_then(|v| v.reason())
+                    .map(|r| r.code().to_owned());
                 let headers = normalise_headers(
                     response
                         .headers()
@@ -83,6 +90,7 @@ impl Target for Actix {
                         "policy"
                     },
                     status,
+                    reason,
                     headers,
                     body: crate::show(&body),
                     upstream_saw,

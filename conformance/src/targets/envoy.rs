@@ -22,6 +22,8 @@ use crate::{Case, CaseRequest, Outcome, Target, normalise_headers};
 const SELECT: &str = "x-polycors-conformance-route";
 /// The cluster of requests that name none.
 const DEFAULT_CLUSTER: &str = "polycors-conformance-upstream";
+/// How the plugin's per-request lines start.
+const PLUGIN_LINE: &str = "polycors request: ";
 /// Envoy adds it to every forwarded request; the other hosts do not.
 const ADDED_BY_ENVOY: &str = "x-forwarded-proto";
 
@@ -107,14 +109,35 @@ impl Envoy {
                 address: upstream.address(),
             })
             .collect();
-        let envoy =
-            EnvoyProcess::start(&bootstrap, &Options::default()).map_err(|e| e.to_string())?;
+        let options = Options {
+            // The plugin logs one line per request, with its reason for a rejection.
+            component_log_level: Some("wasm:debug".into()),
+            ..Options::default()
+        };
+        let envoy = EnvoyProcess::start(&bootstrap, &options).map_err(|e| e.to_string())?;
         Ok(Self {
             envoy,
             upstream,
             listeners,
             routes,
         })
+    }
+
+    /// The reason in the plugin's line for the request just sent: the first line after the
+    /// `logged` ones already in Envoy's log (requests go one at a time). A request the host
+    /// answers itself has no line; Envoy may write the line a moment after the response.
+    fn plugin_reason(&self, logged: usize) -> Option<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+        loop {
+            let log = self.envoy.log();
+            if let Some(line) = log.lines().filter(|l| l.contains(PLUGIN_LINE)).nth(logged) {
+                return crate::reason_in_plugin_line(line).flatten();
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 
     /// Envoy's log so far (the plugin's warnings and errors are in it).
@@ -137,8 +160,10 @@ impl Envoy {
             headers.push((SELECT.as_bytes().to_vec(), select.as_bytes().to_vec()));
         }
         self.upstream.expect(&request.upstream);
+        let logged = self.envoy.log().matches(PLUGIN_LINE).count();
         let response = wire::exchange(address, &request.method, &request.path, &headers)
             .map_err(|e| format!("{}: {e}", request.name))?;
+        let reason = self.plugin_reason(logged);
         let upstream_saw = self
             .upstream
             .saw()
@@ -151,6 +176,7 @@ impl Envoy {
                 "policy"
             },
             status: response.status,
+            reason,
             headers: normalise_headers(response.headers.iter().map(|(n, v)| (&n[..], &v[..]))),
             body: crate::show(&response.body),
             upstream_saw,

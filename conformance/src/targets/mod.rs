@@ -9,5 +9,5 @@ mod tower;
 pub use self::actix::Actix;
 pub use self::core::Core;
 pub use self::envoy::Envoy;
-pub use self::proxy_wasm::ProxyWasm;
+pub use self::proxy_wasm::{DEBUG, ProxyWasm};
 pub use self::tower::Tower;

@@ -6,6 +6,9 @@ use polycors_wasm_host::{
 
 use crate::{Case, CaseRequest, Outcome, Target, normalise_headers};
 
+/// The host's log level `debug`: the plugin then logs one line per request, with its reason.
+pub const DEBUG: i32 = 1;
+
 /// The plugin, compiled once, instantiated per case.
 #[derive(Debug)]
 pub struct ProxyWasm {
@@ -33,7 +36,7 @@ impl ProxyWasm {
         &self.plugin
     }
 
-    /// Sends one request through a configured plugin instance (scheme `http`).
+    /// Sends one request through a plugin instance logging at debug level (scheme `http`).
     pub fn outcome(
         instance: &mut PluginInstance,
         request: &CaseRequest,
@@ -54,6 +57,12 @@ impl ProxyWasm {
             response
         })?;
         let response = exchange.response;
+        // The plugin's own line (the instance logs at debug level) says why it rejected.
+        let reason = instance
+            .take_log()
+            .iter()
+            .find_map(|line| crate::reason_in_plugin_line(&line.message))
+            .flatten();
         Ok(Outcome {
             request: request.name.clone(),
             answered_by: if exchange.local_reply {
@@ -62,6 +71,7 @@ impl ProxyWasm {
                 "upstream"
             },
             status: response.status,
+            reason,
             headers: normalise_headers(response.headers.iter().map(|(n, v)| (&n[..], &v[..]))),
             body: crate::show(&response.body),
             upstream_saw: exchange.forwarded.as_deref().map(as_upstream_sees),
@@ -81,7 +91,7 @@ impl Target for ProxyWasm {
     fn run(&mut self, case: &Case) -> Vec<Outcome> {
         let mut instance = self
             .plugin
-            .instantiate(&case.plugin_json())
+            .instantiate_with_log_level(&case.plugin_json(), DEBUG)
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
         case.requests
             .iter()

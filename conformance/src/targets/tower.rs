@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
+use polycors::Verdict;
 use polycors_tower::CorsLayer;
 use tower::{Layer, ServiceExt, service_fn};
 
@@ -94,6 +95,11 @@ impl Target for Tower {
                         "policy"
                     },
                     status: parts.status.as_u16(),
+                    reason: parts
+                        .extensions
+                        .get::<Verdict>()
+                        .and_then(|v| v.reason())
+                        .map(|r| r.code().to_owned()),
                     headers: normalise_headers(
                         parts
                             .headers
