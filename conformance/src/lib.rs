@@ -25,6 +25,8 @@
 //!       body: hello
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};

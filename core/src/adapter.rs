@@ -1,7 +1,7 @@
 //! What adapters need to write a decision onto their host's responses: the [`ResponseHeaders`]
 //! trait they implement over their header maps, the [`FieldValue`]s they receive, and the
 //! header names and constant values. The core does all the logic (which headers, `Vary`
-//! merging, removal of upstream `access-control-*` headers, SPEC §4); adapters copy bytes.
+//! merging, removal of upstream `access-control-*` headers, §4); adapters copy bytes.
 
 use crate::decision::{Decision, ExposeSource, Forwarded, ListSource, OriginSource, Plan};
 use crate::policy::Policy;
@@ -32,33 +32,11 @@ pub mod names {
 }
 
 pub use crate::decision::REJECT_BODY;
+pub use crate::policy::PolicyField;
+pub use crate::rules::RouteNeeds;
 
 /// The value of `x-cors-version` on every response the policy handles.
 pub const CORS_VERSION_VALUE: &str = "1.0.0";
-
-/// The values a policy fixes once for all requests: an adapter builds its own header values
-/// for them once ([`FixedValues`]) and receives [`FieldValue::Policy`] per response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PolicyField {
-    /// `Access-Control-Allow-Methods` from the configured list.
-    AllowMethods = 0,
-    /// `Access-Control-Allow-Headers` from the configured list.
-    AllowHeaders = 1,
-    /// `Access-Control-Expose-Headers` from the configured list.
-    ExposeHeaders = 2,
-    /// `Access-Control-Max-Age`.
-    MaxAge = 3,
-}
-
-impl PolicyField {
-    /// Every field.
-    pub const ALL: [PolicyField; 4] = [
-        Self::AllowMethods,
-        Self::AllowHeaders,
-        Self::ExposeHeaders,
-        Self::MaxAge,
-    ];
-}
 
 /// A header value the policy writes, by where its bytes come from, so that adapters copy only
 /// what changes per request.

@@ -1,4 +1,4 @@
-//! What the policy decided about a request (SPEC §2–4), as small values: a [`Verdict`], a
+//! What the policy decided about a request (§2–4), as small values: a [`Verdict`], a
 //! `Copy` plan of the headers to write, and, for answers given locally, the request values
 //! they echo. A decision holds no policy and copies no request data.
 
@@ -165,7 +165,7 @@ impl AnswerStatus {
     }
 }
 
-/// The body of every 403 (SPEC §4).
+/// The body of every 403 (§4).
 pub const REJECT_BODY: &str = "Invalid CORS request";
 
 /// A response the policy gives without calling the application: status and body (its headers
@@ -174,7 +174,7 @@ pub const REJECT_BODY: &str = "Invalid CORS request";
 pub struct LocalAnswer {
     /// 200 for a preflight, 403 for a rejection.
     pub status: AnswerStatus,
-    /// Empty for a preflight; [`REJECT_BODY`](crate::adapter::REJECT_BODY) (plus the reason
+    /// Empty for a preflight; [`REJECT_BODY`] (plus the reason
     /// with `debug`) for a 403.
     pub body: Cow<'static, str>,
 }

@@ -1,4 +1,4 @@
-//! Request classification (SPEC §2) and checks (SPEC §3): a pure function from a policy and a
+//! Request classification (§2) and checks (§3): a pure function from a policy and a
 //! request view to a [`Decision`].
 
 use std::borrow::Cow;
@@ -80,7 +80,7 @@ impl Policy {
         self.decision(Verdict::Actual, self.actual_plan(), raw)
     }
 
-    /// The plan every decision starts from: `x-cors-version` only, and `Vary` as SPEC §4 says.
+    /// The plan every decision starts from: `x-cors-version` only, and `Vary` as §4 says.
     fn base_plan(&self, preflight_shaped: bool) -> Plan {
         let inner = &self.inner;
         Plan {
@@ -130,7 +130,7 @@ impl Policy {
     fn not_cors<'r>(&self, preflight_shaped: bool) -> Decision<'r> {
         let mut plan = self.base_plan(preflight_shaped);
         if self.inner.origins.any {
-            // A wildcard policy answers every response the same, CORS or not (SPEC §4).
+            // A wildcard policy answers every response the same, CORS or not (§4).
             plan.allow_origin = Some(OriginSource::Any);
             plan.expose_headers = self
                 .expose_source()
@@ -291,7 +291,7 @@ impl Policy {
     }
 }
 
-/// SPEC §2.2: whether the Origin is the request's own origin (scheme + authority). Without a
+/// §2.2: whether the Origin is the request's own origin (scheme + authority). Without a
 /// known scheme, hosts and explicit ports are compared.
 fn is_same_origin(origin: &OriginParts<'_>, request: &RequestView<'_>) -> bool {
     let (forwarded_host, forwarded_proto) = request.forwarded.host_and_proto();

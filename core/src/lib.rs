@@ -25,13 +25,27 @@
 //! # Ok::<(), polycors::InvalidConfig>(())
 //! ```
 //!
-//! The crate root holds what applications use; [`adapter`] holds what adapters need to write
-//! headers, [`error`] the configuration errors' details, [`limits`] and [`defaults`] the
-//! numbers and lists the behaviour depends on.
+//! Section numbers (§4) refer to the behaviour contract, `docs/behaviour.md`.
+//!
+//! The crate root holds what applications use; [`decision`] holds what a decision tells an
+//! adapter to do, [`adapter`] what adapters need to write headers, [`error`] the configuration
+//! errors' details, [`pattern`] origin patterns, [`limits`] and [`defaults`] the numbers and
+//! lists the behaviour depends on.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+/// The configuration guide's code, compiled by `cargo test`.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/configuration.md")]
+pub struct ConfigurationGuide;
 
 pub mod adapter;
 mod config;
-mod decision;
+pub mod decision;
 pub mod defaults;
 pub mod error;
 mod evaluate;
@@ -44,10 +58,8 @@ mod rules;
 mod token;
 
 pub use config::Config;
-pub use decision::{
-    Action, AnswerStatus, Decision, Forwarded, LocalAnswer, Reason, Rejection, Verdict,
-};
+pub use decision::{Decision, Reason, Verdict};
 pub use error::{InvalidConfig, Warning};
 pub use policy::{Policy, PolicyBuilder};
 pub use request::RequestView;
-pub use rules::{RouteInfo, RouteNeeds, Scope, ScopedPolicies};
+pub use rules::{RouteInfo, Scope, ScopedPolicies};

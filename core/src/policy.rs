@@ -4,13 +4,36 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use crate::adapter::PolicyField;
 use crate::config::Config;
 use crate::defaults;
 use crate::error::{ConfigError, ConfigErrorKind, InvalidConfig, Location, Warning};
 use crate::origin::{self, OriginParts};
 use crate::pattern::OriginPattern;
 use crate::token::is_token;
+
+/// The values a policy fixes once for all requests: an adapter builds its own header values
+/// for them once ([`FixedValues`](crate::adapter::FixedValues)) and receives [`FieldValue::Policy`](crate::adapter::FieldValue::Policy) per response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyField {
+    /// `Access-Control-Allow-Methods` from the configured list.
+    AllowMethods = 0,
+    /// `Access-Control-Allow-Headers` from the configured list.
+    AllowHeaders = 1,
+    /// `Access-Control-Expose-Headers` from the configured list.
+    ExposeHeaders = 2,
+    /// `Access-Control-Max-Age`.
+    MaxAge = 3,
+}
+
+impl PolicyField {
+    /// Every field.
+    pub const ALL: [PolicyField; 4] = [
+        Self::AllowMethods,
+        Self::AllowHeaders,
+        Self::ExposeHeaders,
+        Self::MaxAge,
+    ];
+}
 
 /// A compiled CORS policy. Cheap to clone (the compiled form is shared), `Send + Sync`.
 ///
@@ -28,7 +51,7 @@ pub(crate) struct Compiled {
     pub(crate) methods: Allowed,
     pub(crate) headers: Allowed,
     pub(crate) expose: Expose,
-    /// `allow_credentials`, unless a `*` origin overrides it (SPEC 1.3).
+    /// `allow_credentials`, unless a `*` origin overrides it (§1.3).
     pub(crate) credentials: bool,
     pub(crate) max_age: Box<str>,
     pub(crate) private_network: bool,
@@ -200,6 +223,9 @@ impl Policy {
 impl Default for Policy {
     /// The default policy: any origin, the default methods and headers, no credentials.
     fn default() -> Self {
+        // The default configuration compiles: `defaults_allow_any_origin_without_credentials`
+        // and every test that builds a default policy say so.
+        #[allow(clippy::expect_used)]
         Self::new(Config::default()).expect("the default configuration is valid")
     }
 }
@@ -214,6 +240,7 @@ impl TryFrom<Config> for Policy {
 /// Builds a [`Policy`] in code. Each list method adds to the list; the result is validated
 /// like a loaded configuration.
 #[derive(Debug, Clone, Default)]
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct PolicyBuilder {
     config: Config,
 }
@@ -490,208 +517,4 @@ fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
         warnings,
         config,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn error_strings(config: Config) -> Vec<String> {
-        Policy::new(config)
-            .unwrap_err()
-            .errors()
-            .iter()
-            .map(ToString::to_string)
-            .collect()
-    }
-
-    #[test]
-    fn defaults_allow_any_origin_without_credentials() {
-        let p = Policy::default();
-        assert!(p.inner.origins.any);
-        assert!(!p.inner.credentials);
-        assert_eq!(&*p.inner.max_age, "86400");
-        match &p.inner.methods {
-            Allowed::List { joined, .. } => {
-                assert_eq!(&**joined, "GET,PUT,POST,DELETE,PATCH,OPTIONS")
-            }
-            Allowed::Any => panic!("default methods are a list"),
-        }
-        match &p.inner.headers {
-            Allowed::List { joined, .. } => assert_eq!(
-                &**joined,
-                "DNT,X-CustomHeader,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Authorization"
-            ),
-            Allowed::Any => panic!("default headers are a list"),
-        }
-        assert!(matches!(p.inner.expose, Expose::None));
-    }
-
-    #[test]
-    fn default_origins_are_empty_when_credentials_are_on() {
-        let p = Policy::builder().allow_credentials(true).build().unwrap();
-        assert!(!p.inner.origins.any);
-        assert!(p.inner.origins.exact.is_empty());
-    }
-
-    #[test]
-    fn default_origins_are_empty_when_patterns_are_given() {
-        let p = Policy::builder()
-            .allow_origin_patterns(["http://*.a.com"])
-            .build()
-            .unwrap();
-        assert!(!p.inner.origins.any);
-    }
-
-    #[test]
-    fn configured_methods_are_uppercased_and_deduplicated() {
-        let p = Policy::builder()
-            .allow_methods(["get", "patch", "GET"])
-            .build()
-            .unwrap();
-        match &p.inner.methods {
-            Allowed::List { joined, .. } => assert_eq!(&**joined, "GET,PATCH"),
-            Allowed::Any => panic!(),
-        }
-        assert_eq!(
-            p.warnings()[0].to_string(),
-            "allow_methods[2]: \"GET\" is redundant (a duplicate, or covered by \"*\")"
-        );
-    }
-
-    #[test]
-    fn star_makes_the_whole_list_a_wildcard_and_warns() {
-        let p = Policy::builder()
-            .allow_headers(["X-A", "*"])
-            .build()
-            .unwrap();
-        assert!(p.inner.headers.is_any());
-        assert!(matches!(p.warnings(), [Warning::RedundantItem { .. }]));
-    }
-
-    #[test]
-    fn origin_errors_name_field_index_and_fix() {
-        let errors = error_strings(Config {
-            allow_origins: vec![
-                "http://a.com".into(),
-                "*.b.com".into(),
-                "http://a.com/path".into(),
-            ],
-            ..Config::default()
-        });
-        assert_eq!(
-            errors,
-            [
-                "allow_origins[1]: \"*.b.com\" is not an origin: an origin starts with a scheme, e.g. \"https://\"",
-                "allow_origins[2]: \"http://a.com/path\" is not an origin: an origin has no path; remove everything after the host and port",
-            ]
-        );
-    }
-
-    #[test]
-    fn wildcard_in_exact_origin_points_to_patterns() {
-        let errors = error_strings(Config {
-            allow_origins: vec!["http://*.a.com".into()],
-            ..Config::default()
-        });
-        assert_eq!(
-            errors,
-            [
-                "allow_origins[0]: \"http://*.a.com\" is not an origin: wildcards belong in allow_origin_patterns"
-            ]
-        );
-    }
-
-    #[test]
-    fn invalid_method_and_header_names_are_errors() {
-        let errors = error_strings(Config {
-            allow_methods: vec!["GET POST".into()],
-            allow_headers: vec!["X-Ok".into(), "Bad:Header".into()],
-            expose_headers: vec!["\u{e9}".into()],
-            ..Config::default()
-        });
-        assert_eq!(errors.len(), 3);
-        assert!(errors[0].starts_with("allow_methods[0]: \"GET POST\" is not an HTTP method"));
-        assert!(errors[1].starts_with("allow_headers[1]: \"Bad:Header\" is not a header name"));
-        assert!(errors[2].starts_with("expose_headers[0]:"));
-    }
-
-    #[test]
-    fn pattern_errors_name_field_and_index() {
-        let errors = error_strings(Config {
-            allow_origin_patterns: vec!["http://*.a.com".into(), "http://*.b.com:[80".into()],
-            ..Config::default()
-        });
-        assert_eq!(
-            errors,
-            [
-                "allow_origin_patterns[1]: \"http://*.b.com:[80\" is not an origin pattern: a port list must be written \":[8080,9090]\" or \":[*]\""
-            ]
-        );
-    }
-
-    #[test]
-    fn credentials_with_star_origin_warns_and_ignores_credentials() {
-        let p = Policy::builder()
-            .allow_origins(["*"])
-            .allow_credentials(true)
-            .build()
-            .unwrap();
-        assert!(p.is_wildcard());
-        assert!(!p.inner.credentials);
-        assert!(p.warnings().contains(&Warning::CredentialsWithAnyOrigin));
-    }
-
-    #[test]
-    fn warnings_for_risky_combinations() {
-        let p = Policy::builder()
-            .allow_origins(["null", "http://a.com"])
-            .allow_origin_patterns(["*"])
-            .expose_headers(["*"])
-            .allow_credentials(true)
-            .max_age(86400)
-            .build()
-            .unwrap();
-        assert_eq!(
-            p.warnings(),
-            [
-                Warning::CredentialsWithAnyPattern,
-                Warning::NullOriginAllowed,
-                Warning::InsecureOriginWithCredentials {
-                    origin: "http://a.com".into()
-                },
-                Warning::ExposeAllWithCredentials,
-                Warning::MaxAgeAboveBrowserCap { max_age: 86400 },
-            ]
-        );
-    }
-
-    #[test]
-    fn max_age_zero_is_kept() {
-        let p = Policy::builder().max_age(0).build().unwrap();
-        assert_eq!(&*p.inner.max_age, "0");
-    }
-
-    #[test]
-    fn exact_origins_are_normalised() {
-        let p = Policy::builder()
-            .allow_origins(["HTTP://A.com:80/", "https://b.com:443", "http://[::1]:8080"])
-            .build()
-            .unwrap();
-        let keys: HashSet<&[u8]> = p.inner.origins.exact.iter().map(|k| &**k).collect();
-        assert_eq!(
-            keys,
-            HashSet::from([&b"http://a.com"[..], b"https://b.com", b"http://[::1]:8080"])
-        );
-    }
-
-    #[test]
-    fn errors_in_several_fields_are_all_reported() {
-        let errors = error_strings(Config {
-            allow_origins: vec!["nope".into()],
-            allow_methods: vec!["G E T".into()],
-            ..Config::default()
-        });
-        assert_eq!(errors.len(), 2);
-    }
 }

@@ -261,3 +261,12 @@ fn alias_bombs_are_refused() {
     let message = invalid.to_string();
     assert!(!message.is_empty());
 }
+
+#[test]
+fn an_unquoted_yaml_null_explains_quoting() {
+    assert_error(
+        "allow_origins: [null]",
+        "allow_origins[0]",
+        &["quote values such as 'null'", "found null"],
+    );
+}

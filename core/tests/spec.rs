@@ -1,8 +1,8 @@
-//! One test per rule of SPEC.md §1–4, named after the rule it checks.
+//! One test per rule of docs/behaviour.md §1–4, named after the rule it checks.
 
 use polycors::adapter::HeaderList;
 use polycors::error::ConfigErrorKind;
-use polycors::{Config, Policy, Reason, RequestView, Verdict, Warning};
+use polycors::{Config, Policy, Reason, RequestView, RouteInfo, ScopedPolicies, Verdict, Warning};
 
 /// What a client would see: status (None = forwarded to upstream), headers, body.
 struct Seen {
@@ -1219,4 +1219,125 @@ fn s1_every_error_is_reported_at_once_in_document_order() {
         ],
         "{err}"
     );
+}
+
+// ---------------------------------------------------------------- §5 hosts: scoped policies
+
+fn route<'a>(name: &'a str, authority: &'a str, cluster: &'a str) -> RouteInfo<'a> {
+    RouteInfo {
+        route_name: Some(name.as_bytes()),
+        authority: Some(authority.as_bytes()),
+        cluster_name: Some(cluster.as_bytes()),
+    }
+}
+
+fn selected(scoped: &ScopedPolicies, r: &RouteInfo<'_>) -> Option<Vec<String>> {
+    scoped.select(r).map(|p| p.config().allow_origins.clone())
+}
+
+const CONFIG: &str = r#"{
+    "allow_origins": ["http://global.com"],
+    "_rules_": [
+        {"_match_route_": ["r1"], "allow_origins": ["http://route.com"]},
+        {"_match_route_prefix_": ["api-"], "allow_origins": ["http://prefix.com"]},
+        {"_match_domain_": ["*.example.com", "admin*", "exact.net"], "allow_origins": ["http://domain.com"]},
+        {"_match_service_": ["svc.ns.svc.cluster.local:8080"], "allow_origins": ["http://svcport.com"]},
+        {"_match_service_": ["other.ns.svc.cluster.local"], "allow_origins": ["http://svc.com"]},
+        {"_match_route_": ["both"], "_match_service_": ["x.local"], "allow_origins": ["http://both.com"]}
+    ]
+}"#;
+
+#[test]
+fn s5_rules_select_the_first_match_then_the_global_policy() {
+    let s = ScopedPolicies::from_json(CONFIG.as_bytes()).unwrap();
+    let pick = |r| selected(&s, &r).unwrap()[0].clone();
+    assert_eq!(pick(route("r1", "a.example.com", "")), "http://route.com");
+    assert_eq!(pick(route("api-v1", "", "")), "http://prefix.com");
+    assert_eq!(
+        pick(route("x", "a.example.com:8080", "")),
+        "http://domain.com"
+    );
+    assert_eq!(pick(route("x", "ADMIN.corp", "")), "http://domain.com");
+    assert_eq!(pick(route("x", "exact.net", "")), "http://domain.com");
+    assert_eq!(pick(route("x", "notexact.net", "")), "http://global.com");
+    assert_eq!(
+        pick(route("x", "", "outbound|8080||svc.ns.svc.cluster.local")),
+        "http://svcport.com"
+    );
+    assert_eq!(
+        pick(route("x", "", "outbound|9090||svc.ns.svc.cluster.local")),
+        "http://global.com"
+    );
+    assert_eq!(
+        pick(route("x", "", "outbound|1||other.ns.svc.cluster.local")),
+        "http://svc.com"
+    );
+    assert_eq!(
+        pick(route("both", "", "outbound|80||x.local")),
+        "http://both.com"
+    );
+    assert_eq!(
+        pick(route("both", "", "outbound|80||y.local")),
+        "http://global.com"
+    );
+}
+
+#[test]
+fn s5_rules_do_not_inherit_global_fields() {
+    let s = ScopedPolicies::from_json(
+        br#"{"allow_credentials": true, "allow_origins": ["https://g.com"],
+             "_rules_": [{"_match_route_": "r", "max_age": 5}]}"#,
+    )
+    .unwrap();
+    let p = s.select(&route("r", "", "")).unwrap();
+    assert!(!p.config().allow_credentials);
+    assert!(p.is_wildcard());
+}
+
+#[test]
+fn s5_only_underscore_keys_means_no_global_policy() {
+    let s = ScopedPolicies::from_json(br#"{"_rules_": [{"_match_route_": ["r"]}]}"#).unwrap();
+    assert!(s.global().is_none());
+    assert!(s.select(&route("other", "", "")).is_none());
+    assert!(s.select(&route("r", "", "")).is_some());
+}
+
+#[test]
+fn s5_an_empty_configuration_is_the_default_global_policy() {
+    for doc in [&b""[..], b"{}", b"null"] {
+        let s = ScopedPolicies::from_json(doc).unwrap();
+        assert!(s.global().unwrap().is_wildcard());
+    }
+}
+
+#[test]
+fn s5_rule_errors_name_the_rule() {
+    let err = ScopedPolicies::from_json(
+        br#"{"_rules_": [{"_match_route_": ["a"]}, {"allow_origins": ["x"]}, {"_match_service_": ["s:abc"]}]}"#,
+    )
+    .unwrap_err();
+    let messages: Vec<String> = err.errors().iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(messages[0].starts_with("_rules_[1].allow_origins[0]: \"x\" is not an origin"));
+    assert!(messages[1].starts_with("_rules_[1]: a rule needs at least one of"));
+    assert!(messages[2].starts_with("_rules_[2]._match_service_[0]: \"s:abc\""));
+}
+
+#[test]
+fn s5_rules_must_be_a_list() {
+    let err = ScopedPolicies::from_json(br#"{"_rules_": {"a": 1}}"#).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "_rules_: expected a list of rules, found a mapping"
+    );
+}
+
+#[test]
+fn s1_commas_inside_a_port_list_never_split() {
+    let p = policy("allow_origin_patterns: 'http://*.a.test:[80,8080], https://*.b.test:[*]'");
+    assert_eq!(
+        p.config().allow_origin_patterns,
+        ["http://*.a.test:[80,8080]", "https://*.b.test:[*]"]
+    );
+    assert_eq!(get(&p, "http://x.a.test:8080").status, None);
 }

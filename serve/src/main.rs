@@ -3,6 +3,8 @@
 //! in a real Envoy), in front of a built-in httpbin-like upstream, logging one line per request
 //! with what the adapter decided.
 
+#![forbid(unsafe_code)]
+
 mod actix_front;
 mod config;
 mod envoy_front;

@@ -508,7 +508,7 @@ fn write_report(version: &str, table: &[(&str, Vec<bool>)]) {
          Produced by `cargo xtask e2e` (`serve/tests/browser.rs`): headless Chromium {version} \
          (Debian), page on `http://127.0.0.1:P1`, API (`polycors-serve`) on `http://localhost:P2`, \
          one browser for every run. A pass means the browser allowed or blocked exactly as \
-         SPEC.md says and the server saw the requests it should.\n\n\
+         docs/behaviour.md says and the server saw the requests it should.\n\n\
          | scenario | {} |\n|---|{}\n",
         ADAPTERS.join(" | "),
         "---|".repeat(ADAPTERS.len())

@@ -112,7 +112,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 
 const ORIGIN_OK: (&str, &str) = ("Origin", "http://httpbin2.example.org:9090");
 const HOST: (&str, &str) = ("Host", "httpbin.example.com");
-/// SPEC 4 adds `Vary` where the seed sent none.
+/// §4 adds `Vary` where the seed sent none.
 const VARY_PREFLIGHT: (&str, &str) = (
     "vary",
     "Origin,Access-Control-Request-Method,Access-Control-Request-Headers",

@@ -7,7 +7,7 @@
 //! variants:
 //! `bare` (no CORS filter), `native` (`envoy.filters.http.cors` with the equivalent
 //! `CorsPolicy`), `noop` (a proxy-wasm plugin that does nothing: the cost any proxy-wasm filter
-//! pays), `floor` (a plugin that makes only the host calls SPEC.md requires of a CORS filter on
+//! pays), `floor` (a plugin that makes only the host calls docs/behaviour.md requires of a CORS filter on
 //! a forwarded request: read both header maps, set two headers) and `polycors` (the release
 //! plugin). wrk, pinned to CPU 1, loads one at a time; variants are interleaved within each
 //! round and the order rotates, so drift on this shared machine spreads over all of them.

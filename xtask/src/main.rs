@@ -4,6 +4,8 @@
 //! builds and packages the plugins, [`mod@bench`] and [`envoy_bench`] measure, [`load`] and
 //! [`fuzz`] stress, [`ci`] is what `.ci/run` runs.
 
+#![forbid(unsafe_code)]
+
 mod artifacts;
 mod bench;
 mod ci;

@@ -36,8 +36,15 @@
 //! `X-Forwarded-Host` / `X-Forwarded-Proto`, `.trust_forwarded_headers(true)` takes them as the
 //! client's view (off by default, as with the tower layer: any client can send them).
 
+#![forbid(unsafe_code)]
+
 use std::future::{Ready, ready};
 use std::rc::Rc;
+
+/// The actix-web guide's code, compiled by `cargo test`.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/actix.md")]
+pub struct Guide;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
@@ -46,7 +53,8 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{Error, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use polycors::adapter::{FieldValue, FixedValues, ResponseHeaders};
-use polycors::{Action, Forwarded, Policy, RequestView, Verdict};
+use polycors::decision::{Action, Forwarded};
+use polycors::{Policy, RequestView, Verdict};
 
 /// Middleware factory enforcing a CORS [`Policy`]; use with `App::wrap`.
 ///

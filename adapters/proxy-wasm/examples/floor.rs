@@ -1,4 +1,4 @@
-//! A proxy-wasm plugin that makes only the host calls SPEC.md requires of any CORS filter for a
+//! A proxy-wasm plugin that makes only the host calls docs/behaviour.md requires of any CORS filter for a
 //! forwarded request without `Origin`, and nothing else: read the request headers; read the
 //! response headers (to find upstream `access-control-*` headers and `Vary`); set
 //! `x-cors-version` and `Vary`. `cargo xtask bench --envoy` measures it beside the no-op

@@ -13,11 +13,12 @@
 
 use std::fmt::Write;
 
-use polycors::{Action as CoreAction, RequestView, RouteInfo, Verdict};
+use polycors::decision::Action as CoreAction;
+use polycors::{RequestView, RouteInfo, Verdict};
 
 use crate::headers::Edit;
 use crate::host::{Host, Map};
-use crate::plugin::{Action, Context, Plugin, State, return_buffer, take_buffer};
+use crate::state::{Action, Context, Plugin, State, return_buffer, take_buffer};
 use crate::wire;
 
 /// A property of the xDS configuration: `xds.route_name` in Envoy 1.40; older Envoys and

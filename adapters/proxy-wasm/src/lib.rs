@@ -32,4 +32,5 @@ mod filter;
 mod headers;
 mod host;
 mod plugin;
+mod state;
 mod wire;

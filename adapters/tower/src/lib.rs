@@ -29,6 +29,14 @@
 //! `X-Forwarded-Host` / `X-Forwarded-Proto`, `.trust_forwarded_headers(true)` takes them as the
 //! client's view (off by default, as with the actix-web middleware: any client can send them).
 
+#![forbid(unsafe_code)]
+
+/// The README's and the tower guide's code, compiled by `cargo test`.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../../../docs/tower.md")]
+pub struct Guides;
+
 mod body;
 mod headers;
 mod service;

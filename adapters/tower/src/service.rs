@@ -9,7 +9,8 @@ use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use polycors::adapter::FixedValues;
-use polycors::{Action, Forwarded, Policy, Verdict};
+use polycors::decision::{Action, Forwarded};
+use polycors::{Policy, Verdict};
 use tower_layer::Layer;
 use tower_service::Service;
 

@@ -1,7 +1,8 @@
 //! The reference target: the core called directly, with the core's own header list.
 
 use polycors::adapter::HeaderList;
-use polycors::{Action, RequestView, RouteInfo, ScopedPolicies};
+use polycors::decision::Action;
+use polycors::{RequestView, RouteInfo, ScopedPolicies};
 
 use crate::{Case, CaseRequest, Outcome, Target, normalise_headers};
 

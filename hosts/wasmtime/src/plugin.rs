@@ -7,6 +7,7 @@ use wasmtime::{Engine, Instance, Linker, Module, Store, TypedFunc};
 use crate::abi::{self, HostState, Phase};
 use crate::error::HostError;
 use crate::http::{Exchange, HttpRequest, HttpResponse};
+use crate::log::LogLine;
 
 /// proxy-wasm `Action::Continue`.
 const CONTINUE: i32 = 0;
@@ -22,16 +23,6 @@ impl std::fmt::Debug for Plugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Plugin").finish_non_exhaustive()
     }
-}
-
-/// One line the plugin logged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
-    /// `trace`, `debug`, `info`, `warn`, `error`, `critical`, or `stdout`/`stderr` for WASI
-    /// output.
-    pub level: &'static str,
-    /// The message.
-    pub message: String,
 }
 
 impl Plugin {

@@ -57,9 +57,12 @@
 //! The module is compiled once per [`Plugin`] (one per test binary) and instantiated per
 //! configuration; an instance serves any number of requests, each in its own HTTP context.
 
+#![forbid(unsafe_code)]
+
 mod abi;
 mod error;
 mod http;
+mod log;
 mod plugin;
 
 pub use error::HostError;
@@ -67,4 +70,5 @@ pub use http::{
     ENVOY_JOINED_REQUEST_HEADERS, Exchange, HttpRequest, HttpResponse, join_like_envoy,
     upstream_lines,
 };
-pub use plugin::{LogLine, Plugin, PluginInstance};
+pub use log::LogLine;
+pub use plugin::{Plugin, PluginInstance};
