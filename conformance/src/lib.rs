@@ -230,14 +230,16 @@ fn optional_header_lines<S: serde::Serializer>(
     }
 }
 
-/// The rejection reason in one of the plugin's per-request log lines
-/// (`polycors request: ... -> reject: origin-not-allowed [global] -> 403 ...`), if the line is
-/// one and says so.
+/// The reason of a failed check in one of the plugin's per-request log lines
+/// (`polycors request: ... -> reject: origin-not-allowed [global] -> 403 ...`, or
+/// `-> disallowed: ...` for a forwarded one), if the line is one and says so.
 pub fn reason_in_plugin_line(line: &str) -> Option<Option<String>> {
     let rest = &line[line.find("polycors request: ")?..];
+    let after = [" -> reject: ", " -> disallowed: "]
+        .iter()
+        .find_map(|marker| rest.split(marker).nth(1));
     Some(
-        rest.split(" -> reject: ")
-            .nth(1)
+        after
             .and_then(|r| r.split_whitespace().next())
             .map(str::to_owned),
     )

@@ -3,9 +3,12 @@
 //! header names and constant values. The core does all the logic (which headers, `Vary`
 //! merging, removal of upstream `access-control-*` headers, §4); adapters copy bytes.
 
-use crate::decision::{Decision, ExposeSource, Forwarded, ListSource, OriginSource, Plan};
+use crate::decision::{
+    Decision, ExposeSource, Forwarded, ListSource, OriginSource, Plan, Rejection,
+};
+use crate::fetch::{SAFELISTED_RESPONSE_HEADERS, is_access_control};
 use crate::policy::Policy;
-use crate::token::{list_items, starts_with_ignore_case};
+use crate::token::list_items;
 
 /// Lowercase names of the headers the policy writes.
 pub mod names {
@@ -25,6 +28,8 @@ pub mod names {
     pub const ALLOW_PRIVATE_NETWORK: &str = "access-control-allow-private-network";
     /// `x-cors-version`
     pub const CORS_VERSION: &str = "x-cors-version";
+    /// `x-cors-reason`: why a request was answered 403, with `debug: true`.
+    pub const CORS_REASON: &str = "x-cors-reason";
     /// `vary`
     pub const VARY: &str = "vary";
     /// `content-type`
@@ -122,21 +127,6 @@ fn vary_static(plan: &Plan) -> Option<&'static str> {
     )
 }
 
-/// Headers a script can always read, which `expose_headers: *` with credentials does not list.
-const SAFELISTED_RESPONSE_HEADERS: [&[u8]; 7] = [
-    b"cache-control",
-    b"content-language",
-    b"content-length",
-    b"content-type",
-    b"expires",
-    b"last-modified",
-    b"pragma",
-];
-
-fn is_access_control(name: &[u8]) -> bool {
-    starts_with_ignore_case(name, b"access-control-")
-}
-
 fn exposable(name: &[u8]) -> bool {
     // Pseudo-headers (`:status` in proxy-wasm header maps) are not response headers.
     !(name.first() == Some(&b':')
@@ -219,10 +209,11 @@ fn list_value(source: ListSource, field: PolicyField, echoed: &[u8]) -> FieldVal
     }
 }
 
-/// The request values a local answer echoes.
+/// The request values a local answer echoes, and a rejection's reason.
 struct Echo<'a> {
     method: &'a [u8],
     headers: &'a [u8],
+    rejection: Option<Rejection<'a>>,
 }
 
 /// Writes `plan` onto `headers`: removes upstream `access-control-*` headers, sets
@@ -261,6 +252,11 @@ fn write<H: ResponseHeaders + ?Sized>(plan: &Plan, echo: &Echo<'_>, headers: &mu
     headers.set(names::CORS_VERSION, FieldValue::Static(CORS_VERSION_VALUE));
     if plan.reject {
         headers.set(names::CONTENT_TYPE, FieldValue::Static("text/plain"));
+        if let Some(rejection) = echo.rejection.filter(|_| plan.debug) {
+            // Printable ASCII (request values are escaped): a valid header value.
+            let reason = rejection.to_string();
+            headers.set(names::CORS_REASON, FieldValue::Bytes(reason.as_bytes()));
+        }
     }
     if let Some(source) = plan.allow_origin {
         let value = match source {
@@ -319,12 +315,14 @@ fn write<H: ResponseHeaders + ?Sized>(plan: &Plan, echo: &Echo<'_>, headers: &mu
 }
 
 impl Decision<'_> {
-    /// Writes the decision's headers: onto the local answer (for [`Decision::local_answer`]),
-    /// or onto the forwarded response (the same as [`Forwarded::write_headers`]).
+    /// Writes the decision's headers: onto the local answer (for [`Decision::local_answer`];
+    /// with `debug`, a 403 also gets `x-cors-reason`), or onto the forwarded response (the
+    /// same as [`Forwarded::write_headers`]).
     pub fn write_headers<H: ResponseHeaders + ?Sized>(&self, headers: &mut H) {
         let echo = Echo {
             method: self.echo_method,
             headers: &self.echo_headers,
+            rejection: self.rejection(),
         };
         write(&self.plan, &echo, headers);
     }
@@ -343,6 +341,7 @@ impl Forwarded {
         let echo = Echo {
             method: b"",
             headers: b"",
+            rejection: None,
         };
         write(&self.plan, &echo, headers);
     }

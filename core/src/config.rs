@@ -16,9 +16,10 @@ use crate::limits::{MAX_CONFIG_BYTES, MAX_MAX_AGE};
 /// "use the default" for `allow_methods` and `allow_headers`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Config {
-    /// Exact origins (`scheme://host[:port]`), `*` or `null`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub allow_origins: Vec<String>,
+    /// Exact origins (`scheme://host[:port]`), `*` or `null`; `None` when the field is absent
+    /// (present but empty, with no patterns, is an error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_origins: Option<Vec<String>>,
     /// Origin patterns (`http://*.example.com:[8080,9090]`) or `*`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allow_origin_patterns: Vec<String>,
@@ -36,8 +37,12 @@ pub struct Config {
     /// Preflight cache lifetime in seconds; `None` means the default, 86400.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_age: Option<u64>,
-    /// Whether preflights asking for private network access are allowed.
+    /// Whether preflights asking for private network access get
+    /// `Access-Control-Allow-Private-Network`.
     pub allow_private_network: bool,
+    /// Whether an actual request that fails a check is forwarded without CORS headers
+    /// instead of answered 403.
+    pub forward_disallowed_requests: bool,
     /// Whether the 403 body says why the request was rejected.
     pub debug: bool,
 }
@@ -90,7 +95,7 @@ impl Config {
                 }
             };
             match key.as_str() {
-                "allow_origins" => record(list(key, value).map(|v| config.allow_origins = v)),
+                "allow_origins" => record(list(key, value).map(|v| config.allow_origins = Some(v))),
                 "allow_origin_patterns" => {
                     record(list(key, value).map(|v| config.allow_origin_patterns = v))
                 }
@@ -102,6 +107,9 @@ impl Config {
                 }
                 "allow_private_network" => {
                     record(boolean(key, value).map(|v| config.allow_private_network = v))
+                }
+                "forward_disallowed_requests" => {
+                    record(boolean(key, value).map(|v| config.forward_disallowed_requests = v))
                 }
                 "debug" => record(boolean(key, value).map(|v| config.debug = v)),
                 "max_age" => record(max_age(value).map(|v| config.max_age = v)),

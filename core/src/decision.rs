@@ -19,31 +19,42 @@ pub enum Verdict {
     Actual,
     /// An invalid or disallowed CORS request: answered 403 locally.
     Reject(Reason),
+    /// An actual CORS request that failed a check, forwarded without CORS headers
+    /// (`forward_disallowed_requests`): the browser keeps the response from the page.
+    Disallowed(Reason),
 }
 
 impl Verdict {
-    /// A short name for logs and metrics: `not-cors`, `preflight`, `actual` or `reject`.
+    /// A short name for logs and metrics: `not-cors`, `preflight`, `actual`, `reject` or
+    /// `disallowed`.
     pub fn name(self) -> &'static str {
         match self {
             Self::NotCors => "not-cors",
             Self::Preflight => "preflight",
             Self::Actual => "actual",
             Self::Reject(_) => "reject",
+            Self::Disallowed(_) => "disallowed",
         }
     }
 
-    /// Why the request was rejected, if it was.
+    /// Why the request failed a check (rejected, or forwarded as disallowed), if it did.
     pub fn reason(self) -> Option<Reason> {
         match self {
-            Self::Reject(reason) => Some(reason),
+            Self::Reject(reason) | Self::Disallowed(reason) => Some(reason),
             _ => None,
         }
     }
 }
 
+/// The name, and for a failed check the reason's code: `actual`, `reject: origin-not-allowed`,
+/// `disallowed: method-not-allowed` (the form every adapter's log line uses).
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(self.name())?;
+        match self.reason() {
+            Some(reason) => write!(f, ": {}", reason.code()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -69,8 +80,6 @@ pub enum Reason {
     RequestHeadersTooLong,
     /// A requested header is not in `allow_headers`.
     HeaderNotAllowed,
-    /// The preflight asks for private network access and `allow_private_network` is off.
-    PrivateNetworkNotAllowed,
 }
 
 impl Reason {
@@ -86,13 +95,12 @@ impl Reason {
             Self::TooManyRequestHeaders => "too-many-request-headers",
             Self::RequestHeadersTooLong => "request-headers-too-long",
             Self::HeaderNotAllowed => "header-not-allowed",
-            Self::PrivateNetworkNotAllowed => "private-network-not-allowed",
         }
     }
 }
 
-/// A rejection with the request value at fault, for logs and the `debug` body
-/// (`header "x-token" is not allowed`).
+/// A failed check with the request value at fault, for logs and the `debug` body and
+/// `x-cors-reason` header (`header "x-token" is not allowed`). Its text is printable ASCII.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rejection<'d> {
     reason: Reason,
@@ -138,9 +146,6 @@ impl fmt::Display for Rejection<'_> {
                 "Access-Control-Request-Headers is longer than {MAX_REQUEST_HEADERS_BYTES} bytes"
             ),
             Reason::HeaderNotAllowed => write!(f, "header \"{value}\" is not allowed"),
-            Reason::PrivateNetworkNotAllowed => {
-                f.write_str("private network access is not allowed")
-            }
         }
     }
 }
@@ -236,7 +241,7 @@ pub(crate) struct Plan {
     pub(crate) vary_private_network: bool,
     /// A 403: `content-type: text/plain`.
     pub(crate) reject: bool,
-    /// The 403 body says why (`debug`).
+    /// The 403 says why, in its body and in `x-cors-reason` (`debug`).
     pub(crate) debug: bool,
 }
 
@@ -266,7 +271,7 @@ pub struct Forwarded {
 }
 
 impl Forwarded {
-    /// [`Verdict::NotCors`] or [`Verdict::Actual`].
+    /// [`Verdict::NotCors`], [`Verdict::Actual`] or [`Verdict::Disallowed`].
     pub fn verdict(&self) -> Verdict {
         self.verdict
     }
@@ -286,7 +291,7 @@ impl<'r> Decision<'r> {
         self.verdict
     }
 
-    /// Why the request was rejected, with the value at fault.
+    /// Why the request failed a check (rejected or disallowed), with the value at fault.
     pub fn rejection(&self) -> Option<Rejection<'_>> {
         self.verdict
             .reason()
@@ -329,7 +334,11 @@ impl<'r> Decision<'r> {
 
     /// What the response of a forwarded request needs; `None` for answers given locally.
     pub fn forwarded(&self) -> Option<Forwarded> {
-        matches!(self.verdict, Verdict::NotCors | Verdict::Actual).then_some(Forwarded {
+        matches!(
+            self.verdict,
+            Verdict::NotCors | Verdict::Actual | Verdict::Disallowed(_)
+        )
+        .then_some(Forwarded {
             verdict: self.verdict,
             plan: self.plan,
         })

@@ -1,7 +1,7 @@
 //! The configuration's fields and their defaults (the seed plugin's). A leaf module.
 
 /// The configuration fields, in documentation order.
-pub const FIELDS: [&str; 9] = [
+pub const FIELDS: [&str; 10] = [
     "allow_origins",
     "allow_origin_patterns",
     "allow_methods",
@@ -10,6 +10,7 @@ pub const FIELDS: [&str; 9] = [
     "allow_credentials",
     "max_age",
     "allow_private_network",
+    "forward_disallowed_requests",
     "debug",
 ];
 
@@ -29,3 +30,6 @@ pub const HEADERS: [&str; 9] = [
 ];
 /// `max_age` when not configured.
 pub const MAX_AGE: u64 = 86400;
+/// The longest preflight cache every browser honours (WebKit's cap; Chromium caps at 7200,
+/// Firefox at 86400): a larger `max_age` is warned about.
+pub const MAX_AGE_ALL_BROWSERS: u64 = 600;

@@ -133,6 +133,9 @@ pub enum ConfigErrorKind {
         /// The item as written.
         value: String,
     },
+    /// `allow_origins` is present but empty and `allow_origin_patterns` has nothing: no origin
+    /// could ever be allowed (often an unset variable).
+    NoOrigins,
     /// `max_age` is negative.
     NegativeMaxAge,
     /// `max_age` is above [`crate::limits::MAX_MAX_AGE`].
@@ -214,12 +217,15 @@ impl fmt::Display for ConfigError {
                 "{} is not a header name: use a token such as Content-Type, or \"*\"",
                 Quoted(value)
             ),
+            ConfigErrorKind::NoOrigins => f.write_str(
+                "is empty and allow_origin_patterns has nothing, so no origin could be allowed; list the origins, or write \"*\" to allow every origin",
+            ),
             ConfigErrorKind::NegativeMaxAge => {
                 f.write_str("must not be negative; use 0 to disable preflight caching")
             }
             ConfigErrorKind::MaxAgeTooLarge => write!(
                 f,
-                "must be at most {} seconds (browsers cap it at 7200 or 86400)",
+                "must be at most {} seconds (browsers cap it anyway: WebKit at 600, Chromium at 7200, Firefox at 86400)",
                 crate::limits::MAX_MAX_AGE
             ),
             ConfigErrorKind::RuleWithoutMatch => f.write_str(
@@ -296,10 +302,39 @@ pub enum Warning {
     /// `expose_headers: *` with credentials: browsers read `*` as a header name, so the
     /// response's own header names are sent instead.
     ExposeAllWithCredentials,
-    /// `max_age` above 7200: Chromium caps preflight caching at two hours.
+    /// `max_age` above [`crate::defaults::MAX_AGE_ALL_BROWSERS`]: WebKit caps preflight caching
+    /// at 600 seconds, Chromium at 7200, Firefox at 86400.
     MaxAgeAboveBrowserCap {
         /// The configured value.
         max_age: u64,
+    },
+    /// An origin pattern with a `*` that is not a whole label: it also matches origins that
+    /// were probably not meant (`http://*example.com` matches `http://evilexample.com`).
+    WildcardInsideLabel {
+        /// Where it is.
+        location: Location,
+        /// The pattern as written.
+        pattern: String,
+        /// An origin it matches, probably by mistake.
+        example: String,
+        /// The pattern as probably meant (`http://*.example.com`), when that is clear.
+        suggestion: Option<String>,
+    },
+    /// An `allow_headers` name browsers never let a page send (a Fetch forbidden request
+    /// header such as `Cookie`, `Host` or `Sec-*`): allowing it changes nothing.
+    ForbiddenRequestHeader {
+        /// Where it is.
+        location: Location,
+        /// The name as written.
+        name: String,
+    },
+    /// An `access-control-*` name in `allow_headers` or `expose_headers`: CORS headers are
+    /// the policy's own, never a page's request header nor an exposed response header.
+    AccessControlName {
+        /// Where it is.
+        location: Location,
+        /// The name as written.
+        name: String,
     },
     /// An item that changes nothing: a duplicate, or an item next to `*`.
     RedundantItem {
@@ -332,7 +367,43 @@ impl fmt::Display for Warning {
             ),
             Self::MaxAgeAboveBrowserCap { max_age } => write!(
                 f,
-                "max_age {max_age} is above 7200; Chromium caches preflights for at most 2 hours"
+                "max_age: {max_age} is above {}; browsers cap it (WebKit at 600 seconds, Chromium at 7200, Firefox at 86400), so use at most {} for the same caching everywhere",
+                crate::defaults::MAX_AGE_ALL_BROWSERS,
+                crate::defaults::MAX_AGE_ALL_BROWSERS,
+            ),
+            Self::WildcardInsideLabel {
+                location,
+                pattern,
+                example,
+                suggestion,
+            } => {
+                write!(
+                    f,
+                    "{location}: in {}, \"*\" is not a whole label, so it also matches {}",
+                    Quoted(pattern),
+                    Quoted(example)
+                )?;
+                match suggestion {
+                    Some(s) => write!(f, "; write {} to match subdomains only", Quoted(s)),
+                    None => f.write_str("; make sure every origin it matches is yours"),
+                }
+            }
+            Self::ForbiddenRequestHeader { location, name } => write!(
+                f,
+                "{location}: {} is a header browsers never let a page send (a forbidden request header), so allowing it changes nothing; remove it",
+                Quoted(name)
+            ),
+            Self::AccessControlName { location, name } if location.field == "expose_headers" => {
+                write!(
+                    f,
+                    "{location}: {} is a CORS header: the policy writes those itself and removes the application's, so there is nothing to expose; remove it",
+                    Quoted(name)
+                )
+            }
+            Self::AccessControlName { location, name } => write!(
+                f,
+                "{location}: {} is a CORS header, which belongs on responses: a page that sends it has a bug that allowing it only hides; remove it (and fix the page)",
+                Quoted(name)
             ),
             Self::RedundantItem { location, item } => {
                 write!(

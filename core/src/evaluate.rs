@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use crate::decision::{Decision, ExposeSource, ListSource, OriginSource, Plan, Reason, Verdict};
 use crate::limits::{MAX_REQUEST_HEADER_NAMES, MAX_REQUEST_HEADERS_BYTES};
-use crate::origin::{self, OriginParts, default_port, split_host_port};
+use crate::origin::{self, OriginParts, default_port, same_host, split_host_port};
 use crate::policy::{Allowed, Expose, Policy};
 use crate::request::{OriginHeader, RequestView};
 use crate::token::{is_token, list_items, trim_ows};
@@ -39,6 +39,14 @@ impl Policy {
         };
         let inner = &self.inner;
         if raw == b"null" {
+            // Same-origin form posts under `Referrer-Policy: no-referrer` send `null` (§2.2).
+            let same_origin = request
+                .fetch_site
+                .single()
+                .is_some_and(|site| trim_ows(site).eq_ignore_ascii_case(b"same-origin"));
+            if same_origin {
+                return self.not_cors(preflight_shaped);
+            }
             if !(inner.origins.any || inner.origins.null) {
                 return self.reject(
                     preflight_shaped,
@@ -181,17 +189,34 @@ impl Policy {
         reason: Reason,
         fault: Cow<'r, [u8]>,
     ) -> Decision<'r> {
+        let forward = !preflight_shaped && self.inner.forward_disallowed;
         if log::log_enabled!(log::Level::Debug) {
             let rejection = crate::decision::Rejection::new(reason, &fault);
-            log::debug!("CORS request rejected: {rejection}");
+            let what = if forward {
+                "forwarded without CORS headers"
+            } else {
+                "rejected"
+            };
+            log::debug!("CORS request {what}: {rejection}");
         }
-        let plan = Plan {
-            reject: true,
-            ..self.base_plan(preflight_shaped)
+        let (verdict, plan) = if forward {
+            // No CORS header at all, not even a wildcard policy's `*`: this response depends
+            // on the Origin, so it varies on it whatever the policy (§4).
+            let plan = Plan {
+                vary_origin: true,
+                ..self.base_plan(false)
+            };
+            (Verdict::Disallowed(reason), plan)
+        } else {
+            let plan = Plan {
+                reject: true,
+                ..self.base_plan(preflight_shaped)
+            };
+            (Verdict::Reject(reason), plan)
         };
         Decision {
             fault,
-            ..self.decision(Verdict::Reject(reason), plan, b"")
+            ..self.decision(verdict, plan, b"")
         }
     }
 
@@ -228,13 +253,12 @@ impl Policy {
             return Err((Reason::MethodNotAllowed, Cow::Borrowed(method)));
         }
         let headers = self.check_request_headers(request.request_headers.as_slice())?;
-        let private_network = request
-            .private_network
-            .single()
-            .is_some_and(|v| trim_ows(v).eq_ignore_ascii_case(b"true"));
-        if private_network && !self.inner.private_network {
-            return Err((Reason::PrivateNetworkNotAllowed, Cow::Borrowed(b"")));
-        }
+        // Never a reason to reject (§3): without the option, the request header is ignored.
+        let private_network = self.inner.private_network
+            && request
+                .private_network
+                .single()
+                .is_some_and(|v| trim_ows(v).eq_ignore_ascii_case(b"true"));
         Ok(PreflightEcho {
             method,
             headers,
@@ -302,10 +326,9 @@ fn is_same_origin(origin: &OriginParts<'_>, request: &RequestView<'_>) -> bool {
     else {
         return false;
     };
-    if !host.eq_ignore_ascii_case(origin.host) {
+    if !same_host(host, origin.host) {
         return false;
     }
-    let port = port.map(|(p, _)| p);
     match scheme {
         Some(scheme) => {
             origin.scheme.eq_ignore_ascii_case(scheme)

@@ -49,6 +49,8 @@ pub mod decision;
 pub mod defaults;
 pub mod error;
 mod evaluate;
+mod fetch;
+mod ipv6;
 pub mod limits;
 mod origin;
 pub mod pattern;

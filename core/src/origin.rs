@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::ipv6::{Ipv6, Ipv6Text};
+
 /// What is wrong with a string that was meant to be an origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -16,7 +18,7 @@ pub enum OriginProblem {
     InvalidHost,
     /// The host has non-ASCII characters (write its punycode form).
     NonAsciiHost,
-    /// The port is empty, not a number, or above 65535.
+    /// The port is empty, not 1 to 5 digits without a leading zero, or above 65535.
     InvalidPort,
     /// A path after the authority (an origin ends after the host and port).
     HasPath,
@@ -38,7 +40,9 @@ impl fmt::Display for OriginProblem {
             Self::InvalidScheme => "the scheme may only have letters, digits, '+', '-' and '.'",
             Self::InvalidHost => "the host is empty or has characters a host cannot have",
             Self::NonAsciiHost => "the host is not ASCII; write its punycode (xn--) form",
-            Self::InvalidPort => "the port must be a number from 0 to 65535",
+            Self::InvalidPort => {
+                "the port must be 1 to 5 digits without a leading zero, at most 65535"
+            }
             Self::HasPath => "an origin has no path; remove everything after the host and port",
             Self::HasQuery => "an origin has no query",
             Self::HasFragment => "an origin has no fragment",
@@ -67,8 +71,8 @@ pub(crate) struct OriginParts<'a> {
     pub(crate) host: &'a [u8],
     /// The explicit port, if any.
     pub(crate) port: Option<u16>,
-    /// Whether the bytes are already in normalised form (lowercase, no default port, no
-    /// leading zeros), so they can serve as their own lookup key.
+    /// Whether the bytes are already in normalised form (lowercase, no default port, IPv6 in
+    /// the form browsers serialize), so they can serve as their own lookup key.
     pub(crate) canonical: bool,
 }
 
@@ -82,7 +86,10 @@ impl OriginParts<'_> {
     pub(crate) fn write_normalised(&self, out: &mut Vec<u8>) {
         out.extend(self.scheme.iter().map(u8::to_ascii_lowercase));
         out.extend_from_slice(b"://");
-        out.extend(self.host.iter().map(u8::to_ascii_lowercase));
+        match Ipv6::from_host(self.host) {
+            Some(address) => out.extend_from_slice(Ipv6Text::new(address).as_bytes()),
+            None => out.extend(self.host.iter().map(u8::to_ascii_lowercase)),
+        }
         if let Some(port) = self.port.filter(|&p| Some(p) != default_port(self.scheme)) {
             out.push(b':');
             out.extend_from_slice(port.to_string().as_bytes());
@@ -101,32 +108,36 @@ fn is_host_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
 }
 
-fn is_ipv6_literal(inner: &[u8]) -> bool {
-    inner.contains(&b':')
-        && inner
-            .iter()
-            .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.'))
+/// Whether two hosts are the same: IPv6 literals by address, names case-insensitively.
+pub(crate) fn same_host(a: &[u8], b: &[u8]) -> bool {
+    if a.first() == Some(&b'[') && b.first() == Some(&b'[') {
+        return match (Ipv6::from_host(a), Ipv6::from_host(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => false,
+        };
+    }
+    a.eq_ignore_ascii_case(b)
 }
 
-/// A parsed port and whether it was written without leading zeros.
-pub(crate) type PortDigits = (u16, bool);
-
-/// Parses a port: 1 to 5 digits, at most 65535. Returns the value and whether it was written
-/// without leading zeros.
-pub(crate) fn parse_port(digits: &[u8]) -> Option<PortDigits> {
-    if digits.is_empty() || digits.len() > 5 || !digits.iter().all(u8::is_ascii_digit) {
+/// Parses a port as a serialized origin writes it: 1 to 5 digits without a leading zero
+/// (`0` itself aside), at most 65535.
+pub(crate) fn parse_port(digits: &[u8]) -> Option<u16> {
+    if digits.is_empty()
+        || digits.len() > 5
+        || !digits.iter().all(u8::is_ascii_digit)
+        || (digits.len() > 1 && digits[0] == b'0')
+    {
         return None;
     }
     let value = digits
         .iter()
         .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'));
-    let value = u16::try_from(value).ok()?;
-    Some((value, digits.len() == 1 || digits[0] != b'0'))
+    u16::try_from(value).ok()
 }
 
 /// Splits `host[:port]` (host possibly a bracketed IPv6 literal) without validating the host.
 /// Returns `None` when the port part is malformed.
-pub(crate) fn split_host_port(authority: &[u8]) -> Option<(&[u8], Option<PortDigits>)> {
+pub(crate) fn split_host_port(authority: &[u8]) -> Option<(&[u8], Option<u16>)> {
     let (host, rest) = if authority.first() == Some(&b'[') {
         let close = authority.iter().position(|&b| b == b']')?;
         authority.split_at(close + 1)
@@ -145,11 +156,10 @@ pub(crate) fn split_host_port(authority: &[u8]) -> Option<(&[u8], Option<PortDig
 
 /// Whether `host` is a valid origin host: a registered name, IPv4 address, or bracketed IPv6.
 pub(crate) fn check_host(host: &[u8]) -> Result<(), OriginProblem> {
-    if let [b'[', inner @ .., b']'] = host {
-        return if is_ipv6_literal(inner) {
-            Ok(())
-        } else {
-            Err(OriginProblem::InvalidHost)
+    if host.first() == Some(&b'[') {
+        return match Ipv6::from_host(host) {
+            Some(_) => Ok(()),
+            None => Err(OriginProblem::InvalidHost),
         };
     }
     if host.iter().any(|b| !b.is_ascii()) {
@@ -196,13 +206,17 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<OriginParts<'_>, OriginProblem> {
     let (host, port) = split_host_port(rest).ok_or(OriginProblem::InvalidPort)?;
     check_host(host)?;
     let default = default_port(scheme);
-    let canonical = !scheme.iter().any(u8::is_ascii_uppercase)
-        && !host.iter().any(u8::is_ascii_uppercase)
-        && port.is_none_or(|(p, no_leading_zero)| no_leading_zero && Some(p) != default);
+    let canonical_host = match Ipv6::from_host(host) {
+        Some(address) => Ipv6Text::new(address).as_bytes() == host,
+        None => !host.iter().any(u8::is_ascii_uppercase),
+    };
+    let canonical = canonical_host
+        && !scheme.iter().any(u8::is_ascii_uppercase)
+        && port.is_none_or(|p| Some(p) != default);
     Ok(OriginParts {
         scheme,
         host,
-        port: port.map(|(p, _)| p),
+        port,
         canonical,
     })
 }
@@ -241,7 +255,8 @@ mod tests {
         assert!(!parse(b"http://a.com:80").unwrap().canonical);
         assert!(!parse(b"HTTP://a.com").unwrap().canonical);
         assert!(!parse(b"http://A.com").unwrap().canonical);
-        assert!(!parse(b"http://a.com:0080").unwrap().canonical);
+        assert!(!parse(b"http://[0:0::1]").unwrap().canonical);
+        assert!(parse(b"http://[::1]").unwrap().canonical);
         let mut out = Vec::new();
         parse(b"HTTP://A.COM:80")
             .unwrap()
@@ -254,6 +269,15 @@ mod tests {
         let o = parse(b"http://[::1]:3000").unwrap();
         assert_eq!((o.host, o.port), (&b"[::1]"[..], Some(3000)));
         assert_eq!(parse(b"http://[zz::1]"), Err(OriginProblem::InvalidHost));
+        assert_eq!(parse(b"http://[1:2]"), Err(OriginProblem::InvalidHost));
+        let mut out = Vec::new();
+        parse(b"http://[0:0:0:0:0:0:0:1]:9090")
+            .unwrap()
+            .write_normalised(&mut out);
+        assert_eq!(out, b"http://[::1]:9090");
+        assert!(same_host(b"[::1]", b"[0:0:0:0:0:0:0:1]"));
+        assert!(!same_host(b"[::1]", b"[::2]"));
+        assert!(same_host(b"A.com", b"a.COM"));
         assert_eq!(parse(b"http://[::1"), Err(OriginProblem::InvalidPort));
     }
 
@@ -273,6 +297,15 @@ mod tests {
             Err(OriginProblem::InvalidPort)
         );
         assert_eq!(parse(b"http://a.com:8x"), Err(OriginProblem::InvalidPort));
+        assert_eq!(
+            parse(b"http://a.com:09090"),
+            Err(OriginProblem::InvalidPort)
+        );
+        assert_eq!(
+            parse(b"http://a.com:123456"),
+            Err(OriginProblem::InvalidPort)
+        );
+        assert!(parse(b"http://a.com:0").is_ok());
         assert_eq!(parse(b"http://"), Err(OriginProblem::InvalidHost));
         assert_eq!(parse(b"http://a b"), Err(OriginProblem::InvalidHost));
         assert_eq!(

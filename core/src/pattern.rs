@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::ipv6::{Ipv6, Ipv6Text};
 use crate::origin::{self, OriginParts, default_port, is_scheme, parse_port};
 
 /// Longest host a pattern or a matched origin may have (a DNS name is at most 253 bytes).
@@ -24,6 +25,8 @@ pub enum PatternProblem {
     UnbalancedBracket,
     /// A port that is not a number from 0 to 65535, or an empty item in a port list.
     InvalidPort,
+    /// A port written `:*` (any port is written `:[*]`).
+    StarPort,
     /// A path, query, fragment or user information.
     HasPath,
     /// `null` is not a pattern; put it in `allow_origins`.
@@ -45,12 +48,22 @@ impl fmt::Display for PatternProblem {
             }
             Self::UnbalancedBracket => "a port list must be written \":[8080,9090]\" or \":[*]\"",
             Self::InvalidPort => {
-                "ports must be numbers from 0 to 65535: write \":8080\", \":[8080,9090]\" or \":[*]\""
+                "ports must be numbers from 0 to 65535 without leading zeros: write \":8080\", \":[8080,9090]\" or \":[*]\""
             }
+            Self::StarPort => "any port is written \":[*]\", not \":*\"",
             Self::HasPath => "a pattern has no path, query, fragment or user information",
             Self::Null => "\"null\" is not a pattern; list it in allow_origins",
         })
     }
+}
+
+/// What [`OriginPattern::partial_label_wildcard`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PartialLabel {
+    /// An origin the pattern matches, probably by mistake.
+    pub(crate) example: String,
+    /// The pattern as probably meant.
+    pub(crate) suggestion: Option<String>,
 }
 
 /// Which ports a pattern accepts, compared with an origin's effective port.
@@ -106,14 +119,16 @@ impl OriginPattern {
         }
         let (host, port_text) = split_port_spec(rest)?;
         let ports = parse_port_spec(port_text)?;
-        let host = host.to_ascii_lowercase();
-        let host_ok = if let Some(inner) = host.strip_prefix('[') {
-            inner.strip_suffix(']').is_some_and(|ip| {
-                ip.contains(':')
-                    && ip
-                        .bytes()
-                        .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-            })
+        let mut host = host.to_ascii_lowercase();
+        let host_ok = if host.starts_with('[') {
+            match Ipv6::from_host(host.as_bytes()) {
+                Some(address) => {
+                    // Compared in the form browsers serialize (§1.1).
+                    host = String::from_utf8_lossy(Ipv6Text::new(address).as_bytes()).into_owned();
+                    true
+                }
+                None => false,
+            }
         } else {
             !host.is_empty()
                 && host.len() <= MAX_HOST
@@ -122,7 +137,8 @@ impl OriginPattern {
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'*'))
         };
         if !host_ok {
-            return Err(if host.contains(['[', ']']) {
+            let bracketed = host.starts_with('[') && host.ends_with(']');
+            return Err(if host.contains(['[', ']']) && !bracketed {
                 PatternProblem::UnbalancedBracket
             } else {
                 PatternProblem::InvalidHost
@@ -146,6 +162,66 @@ impl OriginPattern {
     /// Whether this is the single `*` pattern.
     pub fn is_any(&self) -> bool {
         matches!(self.kind, Kind::Any)
+    }
+
+    /// For a pattern with a `*` that is not a whole label (`http://*example.com`, which also
+    /// matches `http://evilexample.com`): an origin it matches that was probably not meant, and
+    /// the pattern as probably meant when that is clear (`http://*.example.com`).
+    pub(crate) fn partial_label_wildcard(&self) -> Option<PartialLabel> {
+        let Kind::Structured {
+            scheme,
+            host,
+            ports,
+        } = &self.kind
+        else {
+            return None;
+        };
+        let bytes = &host.bytes;
+        let mut example = Vec::with_capacity(bytes.len() + 8);
+        let mut suggested = Vec::with_capacity(bytes.len() + 2);
+        let (mut partial, mut clear) = (false, true);
+        for (i, &b) in bytes.iter().enumerate() {
+            suggested.push(b);
+            if b != b'*' {
+                example.push(b);
+                continue;
+            }
+            example.extend_from_slice(b"evil");
+            let starts_label = i == 0 || bytes[i - 1] == b'.';
+            let ends_label = matches!(bytes.get(i + 1), None | Some(b'.'));
+            if starts_label && ends_label {
+                continue;
+            }
+            partial = true;
+            if starts_label {
+                // `*example.com` was meant as `*.example.com`.
+                suggested.push(b'.');
+            } else {
+                clear = false;
+            }
+        }
+        if !partial {
+            return None;
+        }
+        let port_spec = match ports {
+            PortSpec::Default => String::new(),
+            PortSpec::Any => ":[*]".to_owned(),
+            PortSpec::OneOf(list) if list.len() == 1 => format!(":{}", list[0]),
+            PortSpec::OneOf(list) => {
+                let list: Vec<String> = list.iter().map(u16::to_string).collect();
+                format!(":[{}]", list.join(","))
+            }
+        };
+        let example_port = match ports {
+            PortSpec::OneOf(list) => list.first().map(|p| format!(":{p}")).unwrap_or_default(),
+            PortSpec::Default | PortSpec::Any => String::new(),
+        };
+        let text =
+            |host: &[u8], port: &str| format!("{scheme}://{}{port}", String::from_utf8_lossy(host));
+        Some(PartialLabel {
+            example: text(&example, &example_port),
+            suggestion: clear.then(|| text(&suggested, &port_spec)),
+        })
     }
 
     /// Whether `origin` (a serialized origin, not `null`) matches the whole pattern.
@@ -196,11 +272,10 @@ fn parse_port_spec(spec: Option<&str>) -> Result<PortSpec, PatternProblem> {
     let Some(spec) = spec else {
         return Ok(PortSpec::Default);
     };
-    let port = |text: &str| {
-        parse_port(text.trim().as_bytes())
-            .map(|(p, _)| p)
-            .ok_or(PatternProblem::InvalidPort)
-    };
+    if spec.trim() == "*" {
+        return Err(PatternProblem::StarPort);
+    }
+    let port = |text: &str| parse_port(text.trim().as_bytes()).ok_or(PatternProblem::InvalidPort);
     match (spec.strip_prefix('['), spec.strip_suffix(']')) {
         (Some(_), Some(_)) => {
             let inner = spec[1..spec.len() - 1].trim();
@@ -249,7 +324,7 @@ impl HostPattern {
 
     fn matches(&self, host: &[u8]) -> bool {
         if self.stars == 0 {
-            return host.eq_ignore_ascii_case(&self.bytes);
+            return origin::same_host(host, &self.bytes);
         }
         let n = host.len();
         if n < self.prefix + self.suffix + self.stars || n > MAX_HOST {
@@ -383,7 +458,25 @@ mod tests {
     #[test]
     fn pattern_ipv6_host() {
         assert!(m("http://[::1]:[*]", "http://[::1]:3000"));
+        assert!(m("http://[0:0:0:0:0:0:0:1]:[*]", "http://[::1]:3000"));
         assert!(!m("http://[::1]", "http://[::2]"));
+    }
+
+    #[test]
+    fn partial_label_wildcards_are_found_with_an_example_and_a_suggestion() {
+        let hint = |text: &str| OriginPattern::parse(text).unwrap().partial_label_wildcard();
+        assert_eq!(hint("http://*.example.com"), None);
+        assert_eq!(hint("http://a.*.example.com:[*]"), None);
+        assert_eq!(hint("*"), None);
+        let found = hint("http://*example.com:8080").unwrap();
+        assert_eq!(found.example, "http://evilexample.com:8080");
+        assert_eq!(
+            found.suggestion.as_deref(),
+            Some("http://*.example.com:8080")
+        );
+        let found = hint("https://api-*.example.com").unwrap();
+        assert_eq!(found.example, "https://api-evil.example.com");
+        assert_eq!(found.suggestion, None);
     }
 
     #[test]
@@ -403,7 +496,9 @@ mod tests {
             ("http://*.a.com:[8x]", InvalidPort),
             ("http://*.a.com:[70000]", InvalidPort),
             ("http://*.a.com:[80,]", InvalidPort),
-            ("http://*.a.com:*", InvalidPort),
+            ("http://*.a.com:*", StarPort),
+            ("http://*.a.com:[080]", InvalidPort),
+            ("http://[1:2]", InvalidHost),
             ("http://*.a.com/path", HasPath),
             ("http://a b", InvalidHost),
             ("null", Null),

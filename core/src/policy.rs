@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::defaults;
 use crate::error::{ConfigError, ConfigErrorKind, InvalidConfig, Location, Warning};
+use crate::fetch::{is_access_control, is_forbidden_request_header};
 use crate::origin::{self, OriginParts};
 use crate::pattern::OriginPattern;
 use crate::token::is_token;
@@ -55,6 +56,7 @@ pub(crate) struct Compiled {
     pub(crate) credentials: bool,
     pub(crate) max_age: Box<str>,
     pub(crate) private_network: bool,
+    pub(crate) forward_disallowed: bool,
     pub(crate) debug: bool,
     pub(crate) warnings: Vec<Warning>,
     pub(crate) config: Config,
@@ -256,7 +258,7 @@ where
 impl PolicyBuilder {
     /// Adds exact origins (`https://app.example.com`), `*` or `null`.
     pub fn allow_origins<I: IntoIterator<Item = S>, S: Into<String>>(mut self, items: I) -> Self {
-        extend(&mut self.config.allow_origins, items);
+        extend(self.config.allow_origins.get_or_insert_default(), items);
         self
     }
     /// Adds origin patterns (`https://*.example.com:[*]`).
@@ -297,7 +299,13 @@ impl PolicyBuilder {
         self.config.allow_private_network = allow;
         self
     }
-    /// Sets `debug` (the 403 body says why).
+    /// Sets `forward_disallowed_requests`: actual requests that fail a check are forwarded
+    /// without CORS headers instead of answered 403 (preflights that fail are still 403).
+    pub fn forward_disallowed_requests(mut self, forward: bool) -> Self {
+        self.config.forward_disallowed_requests = forward;
+        self
+    }
+    /// Sets `debug` (403 answers say why, in the body and in `x-cors-reason`).
     pub fn debug(mut self, debug: bool) -> Self {
         self.config.debug = debug;
         self
@@ -326,6 +334,28 @@ impl ListCompiler<'_> {
             location: Location::item(self.field, index),
             item: item.to_owned(),
         });
+    }
+
+    /// Warns about a header name that can have no effect where it is configured.
+    fn check_name(&mut self, index: usize, name: &str) {
+        let location = || Location::item(self.field, index);
+        let name_bytes = name.as_bytes();
+        let warning = match self.field {
+            "allow_headers" if is_forbidden_request_header(name_bytes) => {
+                Warning::ForbiddenRequestHeader {
+                    location: location(),
+                    name: name.to_owned(),
+                }
+            }
+            "allow_headers" | "expose_headers" if is_access_control(name_bytes) => {
+                Warning::AccessControlName {
+                    location: location(),
+                    name: name.to_owned(),
+                }
+            }
+            _ => return,
+        };
+        self.warnings.push(warning);
     }
 
     /// Compiles a method or header-name list. `key` gives the comparison form.
@@ -360,6 +390,9 @@ impl ListCompiler<'_> {
                 }
                 continue;
             }
+            if configured {
+                self.check_name(index, item);
+            }
             names.push(k.into());
             shown.push(if self.field == "allow_methods" {
                 item.to_ascii_uppercase()
@@ -390,8 +423,9 @@ fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
         warnings: &mut warnings,
     };
     let mut insecure = Vec::new();
-    let any_origin = config.allow_origins.iter().any(|o| o == "*");
-    for (index, item) in config.allow_origins.iter().enumerate() {
+    let configured_origins = config.allow_origins.as_deref().unwrap_or_default();
+    let any_origin = configured_origins.iter().any(|o| o == "*");
+    for (index, item) in configured_origins.iter().enumerate() {
         if item == "*" {
             origins.any = true;
             continue;
@@ -430,7 +464,17 @@ fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
     for (index, item) in config.allow_origin_patterns.iter().enumerate() {
         match OriginPattern::parse(item) {
             Ok(pattern) if patterns.contains(&pattern) => list.redundant(index, item),
-            Ok(pattern) => patterns.push(pattern),
+            Ok(pattern) => {
+                if let Some(found) = pattern.partial_label_wildcard() {
+                    list.warnings.push(Warning::WildcardInsideLabel {
+                        location: Location::item(list.field, index),
+                        pattern: item.clone(),
+                        example: found.example,
+                        suggestion: found.suggestion,
+                    });
+                }
+                patterns.push(pattern);
+            }
             Err(problem) => list.error(
                 index,
                 ConfigErrorKind::InvalidPattern {
@@ -440,11 +484,18 @@ fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
             ),
         }
     }
-    if config.allow_origins.is_empty()
-        && config.allow_origin_patterns.is_empty()
-        && !config.allow_credentials
-    {
-        origins.any = true;
+    match &config.allow_origins {
+        // An empty list (often an unset variable) must never silently become `*` (§1).
+        Some(items) if items.is_empty() && config.allow_origin_patterns.is_empty() => {
+            list.errors.push(ConfigError::new(
+                Location::field("allow_origins"),
+                ConfigErrorKind::NoOrigins,
+            ));
+        }
+        None if config.allow_origin_patterns.is_empty() && !config.allow_credentials => {
+            origins.any = true;
+        }
+        _ => {}
     }
 
     // Methods and headers.
@@ -500,7 +551,7 @@ fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
             warnings.push(Warning::ExposeAllWithCredentials);
         }
     }
-    if max_age > 7200 && config.max_age.is_some() {
+    if max_age > defaults::MAX_AGE_ALL_BROWSERS && config.max_age.is_some() {
         warnings.push(Warning::MaxAgeAboveBrowserCap { max_age });
     }
 
@@ -513,6 +564,7 @@ fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
         credentials,
         max_age: max_age.to_string().into(),
         private_network: config.allow_private_network,
+        forward_disallowed: config.forward_disallowed_requests,
         debug: config.debug,
         warnings,
         config,

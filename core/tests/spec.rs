@@ -95,6 +95,19 @@ fn preflight(policy: &Policy, origin: &str, method: &str, headers: Option<&str>)
     send(policy, "OPTIONS", &h, &[])
 }
 
+/// A preflight asking for private network access.
+const PNA_PREFLIGHT: &[(&str, &[u8])] = &[
+    ("origin", b"https://o.test"),
+    ("access-control-request-method", b"GET"),
+    ("access-control-request-private-network", b"true"),
+];
+
+fn with_pna(value: &[u8]) -> Vec<(&'static str, &[u8])> {
+    let mut headers = PNA_PREFLIGHT.to_vec();
+    headers[2].1 = value;
+    headers
+}
+
 const SEED: &str = "
 allow_origins: [http://httpbin.example.net]
 allow_origin_patterns: ['http://*.example.com:[*]', 'http://*.example.org:[9090,8080]']
@@ -184,19 +197,15 @@ fn s1_negative_max_age_is_an_error() {
 }
 
 #[test]
-fn s1_allow_private_network_defaults_to_false() {
-    let p = Policy::default();
-    let s = send(
-        &p,
-        "OPTIONS",
-        &[
-            ("origin", b"https://o.test"),
-            ("access-control-request-method", b"GET"),
-            ("access-control-request-private-network", b"true"),
-        ],
-        &[],
+fn s1_allow_private_network_off_ignores_the_request_header() {
+    let s = send(&Policy::default(), "OPTIONS", PNA_PREFLIGHT, &[]);
+    assert_eq!((s.status, s.reason.as_deref()), (Some(200), None));
+    assert!(!s.has("access-control-allow-private-network"));
+    assert!(
+        !s.header("vary")
+            .unwrap_or_default()
+            .contains("Private-Network")
     );
-    assert_eq!(s.status, Some(403));
 }
 
 #[test]
@@ -336,6 +345,137 @@ fn s1_warnings_for_probably_wrong_configurations() {
     assert_eq!(p.warnings(), [Warning::CredentialsWithAnyOrigin]);
 }
 
+#[test]
+fn s1_every_boolean_field_accepts_true_false_strings() {
+    let p = policy(
+        "allow_origins: [https://a.test]\nallow_private_network: 'TRUE'\nforward_disallowed_requests: 'true'\ndebug: ' True '",
+    );
+    let config = p.config();
+    assert!(config.allow_private_network && config.forward_disallowed_requests && config.debug);
+    let p =
+        policy("allow_credentials: 'false'\nforward_disallowed_requests: 'False'\ndebug: 'FALSE'");
+    assert!(!p.config().allow_credentials && !p.config().forward_disallowed_requests);
+    for field in [
+        "allow_credentials",
+        "allow_private_network",
+        "forward_disallowed_requests",
+        "debug",
+    ] {
+        let e = Policy::from_yaml(&format!("{field}: 'yes'")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{field}: expected true or false, found a string")
+        );
+    }
+}
+
+#[test]
+fn s1_empty_allow_origins_without_patterns_is_an_error() {
+    // `[]`, `""` and an unset variable (`allow_origins:` with nothing) alike.
+    for yaml in [
+        "allow_origins: []",
+        "allow_origins: ''",
+        "allow_origins:",
+        "allow_origins: ' , '",
+        "allow_origins: []\nallow_origin_patterns: []",
+    ] {
+        let e = Policy::from_yaml(yaml).unwrap_err();
+        assert_eq!(e.errors()[0].kind(), &ConfigErrorKind::NoOrigins, "{yaml}");
+        assert_eq!(
+            e.to_string(),
+            "allow_origins: is empty and allow_origin_patterns has nothing, so no origin could be allowed; list the origins, or write \"*\" to allow every origin",
+            "{yaml}"
+        );
+    }
+    let p = policy("allow_origins: []\nallow_origin_patterns: ['https://*.a.test']");
+    assert!(!p.is_wildcard());
+    assert_eq!(get(&p, "https://x.a.test").status, None);
+    assert_eq!(get(&p, "https://b.test").status, Some(403));
+    // Absent is still the default (`*` without credentials).
+    assert!(policy("max_age: 5").is_wildcard());
+}
+
+#[test]
+fn s1_negative_max_age_error_says_to_use_zero() {
+    let e = Policy::from_yaml("max_age: -5").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "max_age: must not be negative; use 0 to disable preflight caching"
+    );
+}
+
+#[test]
+fn s1_max_age_above_600_is_warned_with_the_browser_caps() {
+    assert!(policy("max_age: 600").warnings().is_empty());
+    let p = policy("max_age: 601");
+    assert_eq!(
+        p.warnings(),
+        [Warning::MaxAgeAboveBrowserCap { max_age: 601 }]
+    );
+    assert_eq!(
+        p.warnings()[0].to_string(),
+        "max_age: 601 is above 600; browsers cap it (WebKit at 600 seconds, Chromium at 7200, Firefox at 86400), so use at most 600 for the same caching everywhere"
+    );
+    // The seed's default (86400) is not warned about: it is not the user's choice.
+    assert!(Policy::default().warnings().is_empty());
+}
+
+#[test]
+fn s1_pattern_star_that_is_not_a_whole_label_is_warned_with_a_suggestion() {
+    let p = policy("allow_origin_patterns: ['https://*.a.test', 'http://*example.com:[*]']");
+    assert_eq!(
+        p.warnings()[0].to_string(),
+        "allow_origin_patterns[1]: in \"http://*example.com:[*]\", \"*\" is not a whole label, so it also matches \"http://evilexample.com\"; write \"http://*.example.com:[*]\" to match subdomains only"
+    );
+    assert_eq!(p.warnings().len(), 1);
+    // What the warning says is true: the pattern matches the other domain.
+    assert_eq!(get(&p, "http://evilexample.com").status, None);
+    let p = policy("allow_origin_patterns: ['https://api-*.a.test']");
+    assert_eq!(
+        p.warnings()[0].to_string(),
+        "allow_origin_patterns[0]: in \"https://api-*.a.test\", \"*\" is not a whole label, so it also matches \"https://api-evil.a.test\"; make sure every origin it matches is yours"
+    );
+}
+
+#[test]
+fn s1_forbidden_request_header_names_in_allow_headers_are_warned() {
+    let p = policy("allow_headers: [Content-Type, Cookie, sec-fetch-mode, Proxy-Authorization]");
+    let shown: Vec<String> = p.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "allow_headers[1]: \"Cookie\" is a header browsers never let a page send (a forbidden request header), so allowing it changes nothing; remove it",
+            "allow_headers[2]: \"sec-fetch-mode\" is a header browsers never let a page send (a forbidden request header), so allowing it changes nothing; remove it",
+            "allow_headers[3]: \"Proxy-Authorization\" is a header browsers never let a page send (a forbidden request header), so allowing it changes nothing; remove it",
+        ]
+    );
+    // The seed's defaults (with DNT and Keep-Alive, both forbidden) are exempt.
+    assert!(Policy::default().warnings().is_empty());
+    // Written by the user, they are not.
+    let p = policy("allow_headers: [DNT]");
+    assert!(matches!(
+        p.warnings(),
+        [Warning::ForbiddenRequestHeader { name, .. }] if name == "DNT"
+    ));
+}
+
+#[test]
+fn s1_access_control_names_in_allow_or_expose_headers_are_warned() {
+    let p = policy(
+        "allow_headers: [Access-Control-Allow-Origin, Access-Control-Request-Method]\nexpose_headers: [X-Id, access-control-allow-credentials]",
+    );
+    let shown: Vec<String> = p.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "allow_headers[0]: \"Access-Control-Allow-Origin\" is a CORS header, which belongs on responses: a page that sends it has a bug that allowing it only hides; remove it (and fix the page)",
+            // A request header of the protocol itself: the browser's to send, never the page's.
+            "allow_headers[1]: \"Access-Control-Request-Method\" is a header browsers never let a page send (a forbidden request header), so allowing it changes nothing; remove it",
+            "expose_headers[1]: \"access-control-allow-credentials\" is a CORS header: the policy writes those itself and removes the application's, so there is nothing to expose; remove it",
+        ]
+    );
+}
+
 // ---------------------------------------------------------------- §1.1 origins
 
 #[test]
@@ -414,6 +554,53 @@ fn s1_1_request_origin_with_trailing_slash_or_empty_is_invalid() {
     }
 }
 
+#[test]
+fn s1_1_ipv6_hosts_compare_in_canonical_form() {
+    let p = policy("allow_origins: ['http://[0:0:0:0:0:0:0:1]:9090']");
+    let s = get(&p, "http://[::1]:9090");
+    assert_eq!(s.status, None);
+    assert_eq!(
+        s.header("access-control-allow-origin").as_deref(),
+        Some("http://[::1]:9090")
+    );
+    assert_eq!(get(&p, "http://[::2]:9090").status, Some(403));
+    let p =
+        policy("allow_origins: ['http://[::1]']\nallow_origin_patterns: ['https://[0::0:1]:[*]']");
+    assert_eq!(get(&p, "http://[0:0::1]").status, None);
+    assert_eq!(get(&p, "https://[::1]:8443").status, None);
+    let e = Policy::from_yaml("allow_origins: ['http://[1:2]']").unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("allow_origins[0]: \"http://[1:2]\" is not an origin")
+    );
+}
+
+#[test]
+fn s1_1_request_origin_port_must_be_1_to_5_digits_without_leading_zero() {
+    let p = policy("allow_origins: ['http://a.test:9090', 'http://a.test:8']");
+    assert_eq!(get(&p, "http://a.test:9090").status, None);
+    assert_eq!(get(&p, "http://a.test:8").status, None);
+    for origin in [
+        "http://a.test:09090",
+        "http://a.test:08",
+        "http://a.test:000009090",
+        "http://a.test:123456",
+        "http://a.test:65536",
+    ] {
+        let s = get(&p, origin);
+        assert_eq!(s.status, Some(403), "{origin}");
+        assert_eq!(
+            s.reason,
+            Some(format!("origin \"{origin}\" is not a serialized origin"))
+        );
+    }
+    let e = Policy::from_yaml("allow_origins: ['http://a.test:0808']").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "allow_origins[0]: \"http://a.test:0808\" is not an origin: the port must be 1 to 5 digits without a leading zero, at most 65535"
+    );
+}
+
 // ---------------------------------------------------------------- §1.2 patterns
 
 #[test]
@@ -489,6 +676,16 @@ fn s1_2_malformed_patterns_are_errors() {
 // ---------------------------------------------------------------- §1.3 credentials and *
 
 #[test]
+fn s1_2_star_port_is_an_error_suggesting_bracketed_star() {
+    let e = Policy::from_yaml("allow_origin_patterns: ['https://a.test', 'http://*.a.test:*']")
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "allow_origin_patterns[1]: \"http://*.a.test:*\" is not an origin pattern: any port is written \":[*]\", not \":*\""
+    );
+}
+
+#[test]
 fn s1_3_credentials_with_star_origin_answers_star_without_credentials() {
     let p = policy("allow_origins: ['*']\nallow_credentials: true");
     let s = get(&p, "https://x.test");
@@ -548,6 +745,39 @@ fn s2_2_same_origin_without_known_scheme_compares_host_and_explicit_port() {
     assert_eq!(check(b"API.test", b"http://api.test"), "not-cors");
     assert_eq!(check(b"api.test", b"http://api.test:80"), "reject");
     assert_eq!(check(b"[::1]:3000", b"http://[::1]:3000"), "not-cors");
+}
+
+#[test]
+fn s2_2_null_origin_with_sec_fetch_site_same_origin_is_not_cors() {
+    // A same-origin form post under `Referrer-Policy: no-referrer`.
+    let p = policy("allow_origins: [https://a.test]");
+    let headers: &[(&str, &[u8])] = &[("origin", b"null"), ("sec-fetch-site", b"same-origin")];
+    let s = send(&p, "POST", headers, &[("access-control-allow-origin", "*")]);
+    assert_eq!((s.decision, s.status), ("not-cors", None));
+    assert!(s.cors_header_names().is_empty());
+    assert_eq!(s.header("vary").as_deref(), Some("Origin"));
+    // Anything else with `null` is still a CORS request from an opaque origin.
+    for site in [&b"same-site"[..], b"cross-site", b"none"] {
+        let s = send(
+            &p,
+            "POST",
+            &[("origin", b"null"), ("sec-fetch-site", site)],
+            &[],
+        );
+        assert_eq!(s.status, Some(403), "{site:?}");
+    }
+    let twice: &[(&str, &[u8])] = &[
+        ("origin", b"null"),
+        ("sec-fetch-site", b"same-origin"),
+        ("sec-fetch-site", b"cross-site"),
+    ];
+    assert_eq!(send(&p, "POST", twice, &[]).status, Some(403));
+    // Only `null`: a real origin with the header is still checked.
+    let spoofed: &[(&str, &[u8])] = &[
+        ("origin", b"https://evil.test"),
+        ("sec-fetch-site", b"same-origin"),
+    ];
+    assert_eq!(send(&p, "POST", spoofed, &[]).status, Some(403));
 }
 
 #[test]
@@ -785,22 +1015,123 @@ fn s3_requested_method_that_is_not_a_token_fails() {
 }
 
 #[test]
-fn s3_private_network_preflight_requires_allow_private_network() {
-    let h: &[(&str, &[u8])] = &[
-        ("origin", b"https://a.test"),
-        ("access-control-request-method", b"GET"),
-        ("access-control-request-private-network", b"true"),
-    ];
-    let s = send(&Policy::default(), "OPTIONS", h, &[]);
-    assert_eq!(
-        s.reason.as_deref(),
-        Some("private network access is not allowed")
-    );
-    let s = send(&policy("allow_private_network: true"), "OPTIONS", h, &[]);
+fn s3_private_network_is_granted_when_on_and_only_true_asks() {
+    let p = policy("allow_private_network: true");
+    let s = send(&p, "OPTIONS", PNA_PREFLIGHT, &[]);
+    assert_eq!(s.status, Some(200));
     assert_eq!(
         s.header("access-control-allow-private-network").as_deref(),
         Some("true")
     );
+    for value in [&b" TRUE\t"[..], b"True"] {
+        let s = send(&p, "OPTIONS", &with_pna(value), &[]);
+        assert!(s.has("access-control-allow-private-network"), "{value:?}");
+    }
+    for value in [&b"false"[..], b"1", b"", b"true,true"] {
+        let s = send(&p, "OPTIONS", &with_pna(value), &[]);
+        assert_eq!(s.status, Some(200), "{value:?}");
+        assert!(!s.has("access-control-allow-private-network"), "{value:?}");
+    }
+    // A preflight that fails another check is still 403, with or without the request header.
+    let mut failing = with_pna(b"true");
+    failing[1].1 = b"PROPFIND";
+    assert_eq!(send(&p, "OPTIONS", &failing, &[]).status, Some(403));
+}
+
+#[test]
+fn s3_empty_request_header_items_do_not_count_toward_64() {
+    let p = policy("allow_headers: '*'");
+    let names: Vec<String> = (0..64).map(|i| format!("x-h{i}")).collect();
+    let sparse = names.join(",,  ,");
+    let s = preflight(&p, "https://a.test", "GET", Some(&sparse));
+    assert_eq!(s.status, Some(200));
+    assert_eq!(
+        s.header("access-control-allow-headers"),
+        Some(names.join(","))
+    );
+}
+
+#[test]
+fn s3_forward_disallowed_requests_forwards_failing_actual_requests_only() {
+    let p = policy(
+        "allow_origins: [https://a.test]\nallow_methods: [GET, POST]\nforward_disallowed_requests: true\ndebug: true",
+    );
+    let upstream = &[
+        ("access-control-allow-origin", "*"),
+        ("access-control-allow-credentials", "true"),
+        ("vary", "Accept-Encoding"),
+    ];
+    type Headers<'a> = &'a [(&'a str, &'a [u8])];
+    let cases: [(&str, Headers<'_>, Reason); 4] = [
+        (
+            "GET",
+            &[("origin", b"https://evil.test")],
+            Reason::OriginNotAllowed,
+        ),
+        (
+            "PUT",
+            &[("origin", b"https://a.test")],
+            Reason::MethodNotAllowed,
+        ),
+        (
+            "GET",
+            &[("origin", b"https://a.test/")],
+            Reason::InvalidOrigin,
+        ),
+        (
+            "POST",
+            &[("origin", b"https://a.test"), ("origin", b"https://a.test")],
+            Reason::MultipleOrigins,
+        ),
+    ];
+    for (method, headers, reason) in cases {
+        let s = send(&p, method, headers, upstream);
+        assert_eq!((s.decision, s.status), ("disallowed", None), "{reason:?}");
+        assert!(s.cors_header_names().is_empty(), "{reason:?}");
+        assert_eq!(s.header("vary").as_deref(), Some("Accept-Encoding,Origin"));
+        assert_eq!(s.header("x-cors-version").as_deref(), Some("1.0.0"));
+        assert!(!s.has("x-cors-reason") && !s.has("content-type"));
+        assert!(s.reason.is_some());
+        let mut view = RequestView::new(method.as_bytes());
+        for (name, value) in headers {
+            view.add_header(name.as_bytes(), value);
+        }
+        assert_eq!(p.evaluate(&view).verdict(), Verdict::Disallowed(reason));
+    }
+    // Preflights that fail are still answered 403.
+    let s = preflight(&p, "https://evil.test", "GET", None);
+    assert_eq!((s.decision, s.status), ("reject", Some(403)));
+    let s = preflight(&p, "https://a.test", "PUT", None);
+    assert_eq!(s.status, Some(403));
+    // Allowed requests are unchanged.
+    let s = get(&p, "https://a.test");
+    assert_eq!(
+        s.header("access-control-allow-origin").as_deref(),
+        Some("https://a.test")
+    );
+}
+
+#[test]
+fn s3_forward_disallowed_requests_with_a_wildcard_policy_sends_no_star() {
+    let p =
+        policy("allow_methods: [GET]\nexpose_headers: [X-Id]\nforward_disallowed_requests: true");
+    assert!(p.is_wildcard());
+    let s = send(
+        &p,
+        "DELETE",
+        &[("origin", b"https://o.test")],
+        &[("x-id", "1")],
+    );
+    assert_eq!((s.decision, s.status), ("disallowed", None));
+    assert!(s.cors_header_names().is_empty());
+    // The response depends on the Origin, unlike the wildcard policy's others: it varies on it.
+    assert_eq!(s.header("vary").as_deref(), Some("Origin"));
+    let s = get(&p, "https://o.test");
+    assert_eq!(
+        s.header("access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    assert!(!s.has("vary"));
 }
 
 // ---------------------------------------------------------------- §4 responses
@@ -1150,6 +1481,24 @@ fn s4_debug_appends_the_reason_to_the_403_body() {
 }
 
 #[test]
+fn s4_debug_sends_the_reason_as_x_cors_reason_on_403_only() {
+    let p = policy("allow_headers: [Content-Type]\ndebug: true");
+    let s = preflight(&p, "https://a.test", "GET", Some("x-token"));
+    assert_eq!(
+        s.header("x-cors-reason").as_deref(),
+        Some("header \"x-token\" is not allowed")
+    );
+    let s = send(&p, "GET", &[("origin", b"https://\xff\n\"x")], &[]);
+    assert_eq!(
+        s.header("x-cors-reason").as_deref(),
+        Some("origin \"https://\\xff\\n\\\"x\" is not a serialized origin")
+    );
+    assert!(!preflight(&p, "https://a.test", "GET", None).has("x-cors-reason"));
+    let quiet = policy("allow_headers: [Content-Type]");
+    assert!(!preflight(&quiet, "https://a.test", "GET", Some("x-token")).has("x-cors-reason"));
+}
+
+#[test]
 fn s4_debug_body_escapes_request_bytes() {
     let p = policy("allow_origins: [https://a.test]\ndebug: true");
     let s = send(&p, "GET", &[("origin", b"https://\xff\n\"x")], &[]);
@@ -1232,7 +1581,9 @@ fn route<'a>(name: &'a str, authority: &'a str, cluster: &'a str) -> RouteInfo<'
 }
 
 fn selected(scoped: &ScopedPolicies, r: &RouteInfo<'_>) -> Option<Vec<String>> {
-    scoped.select(r).map(|p| p.config().allow_origins.clone())
+    scoped
+        .select(r)
+        .map(|p| p.config().allow_origins.clone().unwrap_or_default())
 }
 
 const CONFIG: &str = r#"{

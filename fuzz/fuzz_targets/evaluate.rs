@@ -20,6 +20,7 @@ fn policies() -> &'static [Policy] {
             "allow_origins: ['*']\nallow_methods: ['*']\nallow_headers: ['*']\nexpose_headers: ['*']",
             "allow_origin_patterns: ['*']\nallow_credentials: true\nallow_headers: ['*']\nexpose_headers: ['*']\nallow_private_network: true",
             "allow_origins: [http://a.test, 'null', 'http://[::1]:8080']\nallow_origin_patterns: ['http://*.p.test:[*]', 'https://*.q.test:[80,8080]']\nallow_methods: [GET, PATCH]\nallow_headers: [X-Token, Content-Type]\nallow_credentials: true\nmax_age: 0\ndebug: true",
+            "allow_origins: [http://a.test, 'http://[0::1]:8080']\nallow_methods: [GET]\nforward_disallowed_requests: true\ndebug: true",
         ]
         .iter()
         .map(|yaml| Policy::from_yaml(yaml).expect("valid fuzz policy"))
@@ -75,6 +76,10 @@ fuzz_target!(|data: &[u8]| {
             "writing the headers is idempotent"
         );
         let _ = decision.action();
+        // Forwarding disallowed requests: only preflights are ever answered 403.
+        if policy.config().forward_disallowed_requests && !request.is_preflight_shaped() {
+            assert!(decision.local_answer().is_none(), "{:?}", decision.verdict());
+        }
         if !headers
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case(b"origin"))

@@ -25,7 +25,6 @@ pub fn quiet() -> bool {
 /// `no policy` when the adapter reported none.
 pub fn decision(verdict: Option<Verdict>) -> String {
     match verdict {
-        Some(Verdict::Reject(reason)) => format!("reject: {} [global]", reason.code()),
         Some(verdict) => format!("{verdict} [global]"),
         None => "no policy".into(),
     }

@@ -183,6 +183,30 @@ impl Browser {
         self.command("url", json!({ "url": url }));
     }
 
+    /// Submits a form posting `a=1` to `action` from the page, under the document referrer
+    /// policy `no-referrer` (`<meta name=referrer>`: Chromium 156 sends `Origin: null` then,
+    /// and still sends the page's origin with only `<form rel=noreferrer>`).
+    fn submit_form(&self, action: &str) {
+        const SCRIPT: &str = "
+            const meta = document.createElement('meta');
+            meta.name = 'referrer';
+            meta.content = 'no-referrer';
+            document.head.appendChild(meta);
+            const form = document.createElement('form');
+            form.method = 'post';
+            form.action = arguments[0];
+            const field = document.createElement('input');
+            field.name = 'a';
+            field.value = '1';
+            form.appendChild(field);
+            document.body.appendChild(form);
+            form.submit();";
+        self.command(
+            "execute/sync",
+            json!({ "script": SCRIPT, "args": [action] }),
+        );
+    }
+
     /// Runs `fetch(url, init)` in the page; returns what the page saw.
     fn fetch(&self, url: &str, init: Value) -> Value {
         const SCRIPT: &str = "
@@ -263,6 +287,18 @@ impl Api {
         }
     }
 
+    /// The server's log line for the first request with `method` on `path` (its decision and
+    /// status), waiting briefly for it; empty when there is none.
+    fn line(&self, method: &str, path: &str) -> String {
+        let prefix = format!("{method} {path} ");
+        self.seen(method, path, 1);
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .find(|l| l.starts_with(&prefix))
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// How many requests with `method` on `path` the server has logged, waiting briefly for
     /// the log to catch up with `expected`.
     fn seen(&self, method: &str, path: &str, expected: usize) -> usize {
@@ -315,6 +351,11 @@ fn configs(page: &str) -> Vec<(&'static str, String)> {
         (
             "other-origin",
             "allow_origins: ['http://other.example']\n".to_owned(),
+        ),
+        (
+            "forward",
+            "allow_origins: ['http://other.example']\nforward_disallowed_requests: true\n"
+                .to_owned(),
         ),
     ]
 }
@@ -461,6 +502,31 @@ fn run_scenarios(browser: &Browser, apis: &BTreeMap<&str, Api>) -> Vec<(&'static
                 && uncached == 2
                 && cached == 1,
             format!("max_age 0: {uncached} preflights for 2 fetches; max_age 600: {cached}"),
+        ),
+    ));
+
+    let forward = &apis["forward"];
+    let r = browser.fetch(&format!("{}/anything/forwarded", forward.base), json!({}));
+    let line = forward.line("GET", "/anything/forwarded");
+    out.push((
+        "forward_disallowed_requests: a disallowed origin reaches the application, the browser blocks the read",
+        expect(
+            blocked(&r)
+                && line.contains("-> disallowed: origin-not-allowed [global] -> 200"),
+            format!("{r}; server logged {line:?}"),
+        ),
+    ));
+
+    // Last: it leaves the page for one on the API's own origin, whose form posts (under
+    // `no-referrer`) carry `Origin: null`; `main` does not allow `null`.
+    browser.open(&format!("{}/", main.base));
+    browser.submit_form(&format!("{}/anything/null-origin", main.base));
+    let line = main.line("POST", "/anything/null-origin");
+    out.push((
+        "same-origin form post under no-referrer (Origin: null) reaches the application",
+        expect(
+            line.contains("origin=null -> not-cors [global] -> 200"),
+            format!("server logged {line:?}"),
         ),
     ));
     out

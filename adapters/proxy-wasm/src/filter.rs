@@ -111,10 +111,7 @@ pub(crate) fn on_request_headers(host: &impl Host, plugin: &mut Plugin, context:
     };
     let decision = policy.evaluate(&view);
     if debug {
-        let _ = match decision.verdict().reason() {
-            Some(reason) => write!(Line(&mut log_line), "reject: {} [{scope}]", reason.code()),
-            None => write!(Line(&mut log_line), "{} [{scope}]", decision.verdict()),
-        };
+        let _ = write!(Line(&mut log_line), "{} [{scope}]", decision.verdict());
     }
     let state = match decision.action() {
         CoreAction::Answer(answer) => {
@@ -192,7 +189,7 @@ pub(crate) fn on_response_headers(host: &impl Host, plugin: &mut Plugin, context
     }
     debug_assert!(matches!(
         forwarded.verdict(),
-        Verdict::NotCors | Verdict::Actual
+        Verdict::NotCors | Verdict::Actual | Verdict::Disallowed(_)
     ));
     return_buffer(&mut plugin.pool, origin);
     return_buffer(&mut plugin.pool, log);
