@@ -61,6 +61,8 @@ pub fn serve(
         concurrency: u32::try_from(WORKERS).unwrap_or(2),
         log_level: "warning".into(),
         component_log_level: (!report::quiet()).then(|| "wasm:debug".into()),
+        // This thread owns Envoy until the end: killing polycors-serve stops Envoy too.
+        die_with_parent: true,
         ..Options::default()
     };
     let mut envoy = Envoy::start(&bootstrap, &options).map_err(|error| match error {

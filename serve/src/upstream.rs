@@ -39,7 +39,9 @@ impl UpstreamResponse {
 }
 
 /// Answers like httpbin: `/anything...` echoes the request, `/response-headers?A=B` sets
-/// headers, `/status/N` answers with status N.
+/// headers, `/status/N` answers with status N, `/redirect-to?url=U` redirects (302, or
+/// `status_code`), `/base64/V` answers the base64url-decoded `V` as HTML (a page on the API's
+/// own origin, for browser tests).
 pub fn httpbin(request: &UpstreamRequest<'_>) -> UpstreamResponse {
     let (path, query) = request
         .target
@@ -72,10 +74,34 @@ pub fn httpbin(request: &UpstreamRequest<'_>) -> UpstreamResponse {
             _ => UpstreamResponse::text(400, "invalid status code\n"),
         };
     }
+    if path == "/redirect-to" {
+        let arg = |key: &str| args.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let status = arg("status_code").map_or(Some(302), |s| s.parse::<u16>().ok());
+        return match (arg("url"), status) {
+            (Some(url), Some(status @ 300..=399))
+                if url.bytes().all(|b| (b'!'..=b'~').contains(&b)) =>
+            {
+                let mut response = UpstreamResponse::text(status, "");
+                response.headers.push(("location".into(), url.to_owned()));
+                response
+            }
+            _ => UpstreamResponse::text(400, "redirect-to needs url and a 3xx status_code\n"),
+        };
+    }
+    if let Some(encoded) = path.strip_prefix("/base64/") {
+        return match base64url_decode(encoded) {
+            Some(body) => UpstreamResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+                body,
+            },
+            None => UpstreamResponse::text(400, "not base64url\n"),
+        };
+    }
     if path == "/" {
         return UpstreamResponse::text(
             200,
-            "polycors serve upstream: try /anything, /response-headers?X-Custom-Header=1, /status/418\n",
+            "polycors serve upstream: try /anything, /response-headers?X-Custom-Header=1, /status/418, /redirect-to?url=/anything, /base64/aGk\n",
         );
     }
     UpstreamResponse::text(404, "not found\n")
@@ -147,6 +173,35 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Decodes base64url (RFC 4648, 5), with or without padding; standard `+` and `/` accepted too.
+fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        }))
+    };
+    let text = text.trim_end_matches('=').as_bytes();
+    if text.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    for chunk in text.chunks(4) {
+        let mut bits = 0u32;
+        for &c in chunk {
+            bits = (bits << 6) | value(c)?;
+        }
+        bits <<= 6 * (4 - chunk.len() as u32);
+        let bytes = bits.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
 fn decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -216,6 +271,32 @@ mod tests {
                 .contains(&("Access-Control-Allow-Origin".into(), "*".into()))
         );
         assert!(!response.headers.iter().any(|(n, _)| n == "bad name"));
+    }
+
+    #[test]
+    fn redirect_to_sets_location_and_status() {
+        let response = get("/redirect-to?url=http%3A%2F%2Fb.test%2Fanything");
+        assert_eq!(response.status, 302);
+        assert!(
+            response
+                .headers
+                .contains(&("location".into(), "http://b.test/anything".into()))
+        );
+        assert_eq!(get("/redirect-to?url=/x&status_code=307").status, 307);
+        assert_eq!(get("/redirect-to?url=/x&status_code=200").status, 400);
+        assert_eq!(get("/redirect-to").status, 400);
+        assert_eq!(get("/redirect-to?url=a%0Ab").status, 400);
+    }
+
+    #[test]
+    fn base64_answers_the_decoded_page() {
+        // "<p>hi?</p>" in base64url, without padding.
+        let response = get("/base64/PHA-aGk_PC9wPg");
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, b"<p>hi?</p>");
+        assert_eq!(get("/base64/aGk=").body, b"hi");
+        assert_eq!(get("/base64/a").status, 400);
+        assert_eq!(get("/base64/a*b=").status, 400);
     }
 
     #[test]

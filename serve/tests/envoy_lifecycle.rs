@@ -1,4 +1,5 @@
-//! `serve --adapter envoy` as a process: it stops Envoy with itself on SIGTERM, and an invalid
+//! `serve --adapter envoy` as a process: it stops Envoy with itself on SIGTERM, Envoy dies with
+//! it on SIGKILL, and an invalid
 //! configuration is a non-zero exit naming the field, before anything listens.
 
 mod common;
@@ -35,6 +36,27 @@ fn sigterm_stops_serve_and_its_envoy() {
         assert!(
             Instant::now() < deadline,
             "Envoy still listens on {address}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigkill_of_serve_takes_its_envoy_down_too() {
+    let (mut child, address, lines) = common::spawn_serve(&["--adapter", "envoy", "--quiet"]);
+    std::thread::spawn(move || for _ in lines {});
+    assert!(
+        TcpStream::connect(&address).is_ok(),
+        "Envoy listens on {address}"
+    );
+    child.kill().expect("SIGKILL is delivered");
+    child.wait().expect("serve is reaped");
+    // No signal handler ran: only the parent death signal can have stopped Envoy.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(&address).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "Envoy outlived a SIGKILLed serve and still listens on {address}"
         );
         std::thread::sleep(Duration::from_millis(50));
     }

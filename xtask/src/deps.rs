@@ -13,7 +13,7 @@ use crate::process::{execute, exists};
 pub fn for_tests() -> Result<(), String> {
     wasm_target()?;
     binaryen()?;
-    chromium()?;
+    browsers()?;
     envoy()
 }
 
@@ -53,12 +53,15 @@ pub fn wasm_target() -> Result<(), String> {
     }
 }
 
-/// Debian's Chromium and ChromeDriver, for the browser tests.
-pub fn chromium() -> Result<(), String> {
+/// The browser tests' engines: Debian's Chromium and ChromeDriver, and WebKitGTK (its
+/// MiniBrowser comes with `webkit2gtk-driver`) with the Xvfb display it runs on.
+pub fn browsers() -> Result<(), String> {
     debian(
         &[
             ("chromium", "/usr/bin/chromium"),
             ("chromium-driver", "/usr/bin/chromedriver"),
+            ("webkit2gtk-driver", "/usr/bin/WebKitWebDriver"),
+            ("xvfb", "/usr/bin/Xvfb"),
         ],
         "the browser tests",
     )

@@ -28,6 +28,10 @@ pub struct Options {
     pub access_log: Option<String>,
     /// How long Envoy may take to become ready.
     pub start_timeout: Duration,
+    /// Kill Envoy when the thread that started it exits, even by `SIGKILL` (util-linux
+    /// `setpriv --pdeathsig`): for a program whose main thread owns Envoy, so that killing the
+    /// program never leaves Envoy behind. Leave it off when the starting thread may end first.
+    pub die_with_parent: bool,
 }
 
 impl Default for Options {
@@ -39,6 +43,7 @@ impl Default for Options {
             component_log_level: None,
             access_log: None,
             start_timeout: Duration::from_secs(60),
+            die_with_parent: false,
         }
     }
 }
@@ -130,15 +135,22 @@ impl Envoy {
         let log_file = dir.join("envoy.log");
         let log = File::create(&log_file).map_err(io("cannot create", &log_file))?;
 
-        let mut command = match options.cpu {
-            Some(cpu) => {
-                let mut c = Command::new("taskset");
-                c.arg("--cpu-list").arg(cpu.to_string()).arg(&binary);
-                c
-            }
-            None => Command::new(&binary),
-        };
+        // Each wrapper execs the next, keeping the process (and its parent death signal).
+        let mut program: Vec<std::ffi::OsString> = Vec::new();
+        if options.die_with_parent {
+            program.extend(["setpriv", "--pdeathsig", "KILL"].map(Into::into));
+        }
+        if let Some(cpu) = options.cpu {
+            program.extend([
+                "taskset".into(),
+                "--cpu-list".into(),
+                cpu.to_string().into(),
+            ]);
+        }
+        program.push(binary.clone().into_os_string());
+        let mut command = Command::new(&program[0]);
         command
+            .args(&program[1..])
             .arg("--config-path")
             .arg(&config)
             .arg("--admin-address-path")
