@@ -36,6 +36,99 @@ pub mod names {
     pub const CONTENT_TYPE: &str = "content-type";
 }
 
+/// A header the policy writes. Adapters map each to their own header-name constant once (a
+/// `match`), rather than parsing a name per response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HeaderField {
+    /// `access-control-allow-origin`
+    AllowOrigin,
+    /// `access-control-allow-methods`
+    AllowMethods,
+    /// `access-control-allow-headers`
+    AllowHeaders,
+    /// `access-control-expose-headers`
+    ExposeHeaders,
+    /// `access-control-allow-credentials`
+    AllowCredentials,
+    /// `access-control-max-age`
+    MaxAge,
+    /// `access-control-allow-private-network`
+    AllowPrivateNetwork,
+    /// `x-cors-version`
+    CorsVersion,
+    /// `x-cors-reason` (`debug: true` rejections)
+    CorsReason,
+    /// `vary`
+    Vary,
+    /// `content-type` (rejections)
+    ContentType,
+}
+
+impl HeaderField {
+    /// The header's lowercase name (one of [`names`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AllowOrigin => names::ALLOW_ORIGIN,
+            Self::AllowMethods => names::ALLOW_METHODS,
+            Self::AllowHeaders => names::ALLOW_HEADERS,
+            Self::ExposeHeaders => names::EXPOSE_HEADERS,
+            Self::AllowCredentials => names::ALLOW_CREDENTIALS,
+            Self::MaxAge => names::MAX_AGE,
+            Self::AllowPrivateNetwork => names::ALLOW_PRIVATE_NETWORK,
+            Self::CorsVersion => names::CORS_VERSION,
+            Self::CorsReason => names::CORS_REASON,
+            Self::Vary => names::VARY,
+            Self::ContentType => names::CONTENT_TYPE,
+        }
+    }
+}
+
+/// Defines, in an adapter, `header_name(HeaderField) -> header::HeaderName` and
+/// `static_value(StaticValue) -> header::HeaderValue` over an `http`-style `header` module
+/// (`http::header`, `actix_web::http::header`, imported as `header`): constants built at
+/// compile time, so nothing is parsed or validated per response.
+#[macro_export]
+macro_rules! header_constants {
+    ($header:ident) => {
+        /// The name of each header the core writes.
+        fn header_name(field: $crate::adapter::HeaderField) -> $header::HeaderName {
+            use $crate::adapter::HeaderField as F;
+            use $crate::adapter::names as n;
+            match field {
+                F::AllowOrigin => $header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                F::AllowMethods => $header::ACCESS_CONTROL_ALLOW_METHODS,
+                F::AllowHeaders => $header::ACCESS_CONTROL_ALLOW_HEADERS,
+                F::ExposeHeaders => $header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                F::AllowCredentials => $header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                F::MaxAge => $header::ACCESS_CONTROL_MAX_AGE,
+                F::AllowPrivateNetwork => {
+                    const { $header::HeaderName::from_static(n::ALLOW_PRIVATE_NETWORK) }
+                }
+                F::CorsVersion => const { $header::HeaderName::from_static(n::CORS_VERSION) },
+                F::CorsReason => const { $header::HeaderName::from_static(n::CORS_REASON) },
+                F::Vary => $header::VARY,
+                F::ContentType => $header::CONTENT_TYPE,
+            }
+        }
+
+        /// Each constant value the core writes.
+        fn static_value(value: $crate::adapter::StaticValue) -> $header::HeaderValue {
+            use $crate::adapter::StaticValue as V;
+            match value {
+                V::Any => const { $header::HeaderValue::from_static(V::Any.as_str()) },
+                V::True => const { $header::HeaderValue::from_static(V::True.as_str()) },
+                V::CorsVersion => const { $header::HeaderValue::from_static(V::CorsVersion.as_str()) },
+                V::TextPlain => const { $header::HeaderValue::from_static(V::TextPlain.as_str()) },
+                V::VaryOrigin => const { $header::HeaderValue::from_static(V::VaryOrigin.as_str()) },
+                V::VaryOriginPreflight => const { $header::HeaderValue::from_static(V::VaryOriginPreflight.as_str()) },
+                V::VaryOriginPreflightPrivateNetwork => const { $header::HeaderValue::from_static(V::VaryOriginPreflightPrivateNetwork.as_str()) },
+                V::VaryPreflight => const { $header::HeaderValue::from_static(V::VaryPreflight.as_str()) },
+                V::VaryPreflightPrivateNetwork => const { $header::HeaderValue::from_static(V::VaryPreflightPrivateNetwork.as_str()) },
+            }
+        }
+    };
+}
+
 pub use crate::decision::REJECT_BODY;
 pub use crate::policy::PolicyField;
 pub use crate::rules::RouteNeeds;
@@ -43,12 +136,59 @@ pub use crate::rules::RouteNeeds;
 /// The value of `x-cors-version` on every response the policy handles.
 pub const CORS_VERSION_VALUE: &str = "1.0.0";
 
+/// A constant header value the policy writes. Adapters can build each once (`as_str` is a
+/// `const fn`) rather than validate the bytes per response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StaticValue {
+    /// `*`
+    Any,
+    /// `true`
+    True,
+    /// The `x-cors-version` value ([`CORS_VERSION_VALUE`]).
+    CorsVersion,
+    /// `text/plain` (rejections)
+    TextPlain,
+    /// `Vary: Origin`
+    VaryOrigin,
+    /// `Vary` for a preflight: `Origin` and the two request headers it varies on.
+    VaryOriginPreflight,
+    /// ... and `Access-Control-Request-Private-Network`.
+    VaryOriginPreflightPrivateNetwork,
+    /// `Vary` for a preflight of a `*` policy: the request headers only.
+    VaryPreflight,
+    /// ... and `Access-Control-Request-Private-Network`.
+    VaryPreflightPrivateNetwork,
+}
+
+impl StaticValue {
+    /// The value's text.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Any => "*",
+            Self::True => "true",
+            Self::CorsVersion => CORS_VERSION_VALUE,
+            Self::TextPlain => "text/plain",
+            Self::VaryOrigin => "Origin",
+            Self::VaryOriginPreflight => {
+                "Origin,Access-Control-Request-Method,Access-Control-Request-Headers"
+            }
+            Self::VaryOriginPreflightPrivateNetwork => {
+                "Origin,Access-Control-Request-Method,Access-Control-Request-Headers,Access-Control-Request-Private-Network"
+            }
+            Self::VaryPreflight => "Access-Control-Request-Method,Access-Control-Request-Headers",
+            Self::VaryPreflightPrivateNetwork => {
+                "Access-Control-Request-Method,Access-Control-Request-Headers,Access-Control-Request-Private-Network"
+            }
+        }
+    }
+}
+
 /// A header value the policy writes, by where its bytes come from, so that adapters copy only
 /// what changes per request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldValue<'v> {
     /// A constant (`*`, `true`, `1.0.0`, `text/plain`, a `Vary` list).
-    Static(&'static str),
+    Static(StaticValue),
     /// A value fixed by the policy: the adapter's [`FixedValues`] has it built.
     Policy(PolicyField),
     /// The request's `Origin`, exactly as sent: the adapter holds it.
@@ -66,7 +206,7 @@ impl<'v> FieldValue<'v> {
         'v: 'a,
     {
         match self {
-            Self::Static(s) => s.as_bytes(),
+            Self::Static(value) => value.as_str().as_bytes(),
             Self::Policy(field) => policy.fixed_value(*field).unwrap_or_default().as_bytes(),
             Self::RequestOrigin => origin,
             Self::Bytes(bytes) => bytes,
@@ -99,12 +239,17 @@ pub trait ResponseHeaders {
     fn for_each(&self, f: &mut dyn FnMut(&[u8], &[u8]));
     /// Removes every line whose name `matches` (called with each name as stored).
     fn remove_matching(&mut self, matches: fn(&[u8]) -> bool);
-    /// Sets the header `name` (lowercase) to `value`, replacing every existing line.
-    fn set(&mut self, name: &'static str, value: FieldValue<'_>);
+    /// Sets the header `field` to `value`, replacing every existing line of its name.
+    fn set(&mut self, field: HeaderField, value: FieldValue<'_>);
+    /// Called once before the calls to [`set`](Self::set) with how many there will be at
+    /// most, so that a map can grow once. Does nothing by default.
+    fn reserve(&mut self, additional: usize) {
+        let _ = additional;
+    }
 }
 
 /// `Vary` values for the combinations the policy adds, when the response has no `Vary`.
-fn vary_static(plan: &Plan) -> Option<&'static str> {
+fn vary_static(plan: &Plan) -> Option<StaticValue> {
     Some(
         match (
             plan.vary_origin,
@@ -112,17 +257,11 @@ fn vary_static(plan: &Plan) -> Option<&'static str> {
             plan.vary_private_network,
         ) {
             (false, false, _) => return None,
-            (true, false, _) => "Origin",
-            (true, true, false) => {
-                "Origin,Access-Control-Request-Method,Access-Control-Request-Headers"
-            }
-            (true, true, true) => {
-                "Origin,Access-Control-Request-Method,Access-Control-Request-Headers,Access-Control-Request-Private-Network"
-            }
-            (false, true, false) => "Access-Control-Request-Method,Access-Control-Request-Headers",
-            (false, true, true) => {
-                "Access-Control-Request-Method,Access-Control-Request-Headers,Access-Control-Request-Private-Network"
-            }
+            (true, false, _) => StaticValue::VaryOrigin,
+            (true, true, false) => StaticValue::VaryOriginPreflight,
+            (true, true, true) => StaticValue::VaryOriginPreflightPrivateNetwork,
+            (false, true, false) => StaticValue::VaryPreflight,
+            (false, true, true) => StaticValue::VaryPreflightPrivateNetwork,
         },
     )
 }
@@ -249,68 +388,90 @@ fn write<H: ResponseHeaders + ?Sized>(plan: &Plan, echo: &Echo<'_>, headers: &mu
     if strip {
         headers.remove_matching(is_access_control);
     }
-    headers.set(names::CORS_VERSION, FieldValue::Static(CORS_VERSION_VALUE));
+    headers.reserve(plan.max_headers());
+    headers.set(
+        HeaderField::CorsVersion,
+        FieldValue::Static(StaticValue::CorsVersion),
+    );
     if plan.reject {
-        headers.set(names::CONTENT_TYPE, FieldValue::Static("text/plain"));
+        headers.set(
+            HeaderField::ContentType,
+            FieldValue::Static(StaticValue::TextPlain),
+        );
         if let Some(rejection) = echo.rejection.filter(|_| plan.debug) {
             // Printable ASCII (request values are escaped): a valid header value.
             let reason = rejection.to_string();
-            headers.set(names::CORS_REASON, FieldValue::Bytes(reason.as_bytes()));
+            headers.set(
+                HeaderField::CorsReason,
+                FieldValue::Bytes(reason.as_bytes()),
+            );
         }
     }
     if let Some(source) = plan.allow_origin {
         let value = match source {
-            OriginSource::Any => FieldValue::Static("*"),
+            OriginSource::Any => FieldValue::Static(StaticValue::Any),
             OriginSource::Request => FieldValue::RequestOrigin,
         };
-        headers.set(names::ALLOW_ORIGIN, value);
+        headers.set(HeaderField::AllowOrigin, value);
     }
     if let Some(source) = plan.allow_methods {
         let value = list_value(source, PolicyField::AllowMethods, echo.method);
-        headers.set(names::ALLOW_METHODS, value);
+        headers.set(HeaderField::AllowMethods, value);
     }
     if let Some(source) = plan.allow_headers {
         let value = list_value(source, PolicyField::AllowHeaders, echo.headers);
-        headers.set(names::ALLOW_HEADERS, value);
+        headers.set(HeaderField::AllowHeaders, value);
     }
     match plan.expose_headers {
         None => {}
         Some(ExposeSource::Policy) => headers.set(
-            names::EXPOSE_HEADERS,
+            HeaderField::ExposeHeaders,
             FieldValue::Policy(PolicyField::ExposeHeaders),
         ),
-        Some(ExposeSource::Any) => headers.set(names::EXPOSE_HEADERS, FieldValue::Static("*")),
+        Some(ExposeSource::Any) => headers.set(
+            HeaderField::ExposeHeaders,
+            FieldValue::Static(StaticValue::Any),
+        ),
         Some(ExposeSource::Response) => {
             if let Some(exposed) = exposed.as_ref().filter(|e| !e.is_empty()) {
-                headers.set(names::EXPOSE_HEADERS, FieldValue::Bytes(exposed.as_bytes()));
+                headers.set(
+                    HeaderField::ExposeHeaders,
+                    FieldValue::Bytes(exposed.as_bytes()),
+                );
             }
         }
     }
     if plan.allow_credentials {
-        headers.set(names::ALLOW_CREDENTIALS, FieldValue::Static("true"));
+        headers.set(
+            HeaderField::AllowCredentials,
+            FieldValue::Static(StaticValue::True),
+        );
     }
     if plan.max_age {
-        headers.set(names::MAX_AGE, FieldValue::Policy(PolicyField::MaxAge));
+        headers.set(HeaderField::MaxAge, FieldValue::Policy(PolicyField::MaxAge));
     }
     if plan.allow_private_network {
-        headers.set(names::ALLOW_PRIVATE_NETWORK, FieldValue::Static("true"));
+        headers.set(
+            HeaderField::AllowPrivateNetwork,
+            FieldValue::Static(StaticValue::True),
+        );
     }
     let Some(add) = vary_static(plan) else { return };
     let Some(mut vary) = vary else {
-        headers.set(names::VARY, FieldValue::Static(add));
+        headers.set(HeaderField::Vary, FieldValue::Static(add));
         return;
     };
     if vary_star {
         return;
     }
     let before = vary.as_bytes().len();
-    for token in add.split(',') {
+    for token in add.as_str().split(',') {
         if !vary.contains(token.as_bytes()) {
             vary.push(token.as_bytes(), false);
         }
     }
     if vary.as_bytes().len() != before {
-        headers.set(names::VARY, FieldValue::Bytes(vary.as_bytes()));
+        headers.set(HeaderField::Vary, FieldValue::Bytes(vary.as_bytes()));
     }
 }
 
@@ -400,7 +561,8 @@ impl ResponseHeaders for ListResponse<'_> {
         self.list.0.retain(|(n, _)| !matches(n));
     }
 
-    fn set(&mut self, name: &'static str, value: FieldValue<'_>) {
+    fn set(&mut self, field: HeaderField, value: FieldValue<'_>) {
+        let name = field.name();
         let value = value.resolve(self.policy, self.origin).to_vec();
         let lines = &mut self.list.0;
         match lines

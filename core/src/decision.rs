@@ -245,6 +245,21 @@ pub(crate) struct Plan {
     pub(crate) debug: bool,
 }
 
+impl Plan {
+    /// How many headers writing this plan sets at most.
+    pub(crate) fn max_headers(&self) -> usize {
+        // `x-cors-version` and `Vary` always, then the optional ones.
+        2 + usize::from(self.allow_origin.is_some())
+            + usize::from(self.allow_methods.is_some())
+            + usize::from(self.allow_headers.is_some())
+            + usize::from(self.expose_headers.is_some())
+            + usize::from(self.allow_credentials)
+            + usize::from(self.max_age)
+            + usize::from(self.allow_private_network)
+            + 2 * usize::from(self.reject)
+    }
+}
+
 /// The decision for one request. Answer [`local_answer`](Self::local_answer) yourself (with
 /// the headers from [`write_headers`](Self::write_headers)), or forward the request and
 /// keep [`forwarded`](Self::forwarded) to fix up the response.

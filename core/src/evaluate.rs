@@ -8,7 +8,7 @@ use crate::limits::{MAX_REQUEST_HEADER_NAMES, MAX_REQUEST_HEADERS_BYTES};
 use crate::origin::{self, OriginParts, default_port, same_host, split_host_port};
 use crate::policy::{Allowed, Expose, Policy};
 use crate::request::{OriginHeader, RequestView};
-use crate::token::{is_token, list_items, trim_ows};
+use crate::token::{TokenShape, classify, is_token, list_items, token_items, trim_ows};
 
 /// A failed check: why, and the request value at fault.
 type Failure<'r> = (Reason, Cow<'r, [u8]>);
@@ -55,16 +55,22 @@ impl Policy {
                 );
             }
         } else {
-            let Ok(parts) = origin::parse(raw) else {
-                return self.reject(preflight_shaped, Reason::InvalidOrigin, Cow::Borrowed(raw));
+            // An exact origin byte for byte (the form browsers send) needs no parsing.
+            let hit = inner.origins.exact_hit(raw);
+            let parts = match hit.or_else(|| origin::parse(raw).ok()) {
+                Some(parts) => parts,
+                None => {
+                    return self.reject(
+                        preflight_shaped,
+                        Reason::InvalidOrigin,
+                        Cow::Borrowed(raw),
+                    );
+                }
             };
             if is_same_origin(&parts, request) {
                 return self.not_cors(preflight_shaped);
             }
-            let allowed = inner.origins.any
-                || inner.origins.contains(raw, &parts)
-                || inner.patterns.iter().any(|p| p.matches_parts(&parts));
-            if !allowed {
+            if hit.is_none() && !inner.origins.allows(&parts) {
                 return self.reject(
                     preflight_shaped,
                     Reason::OriginNotAllowed,
@@ -230,9 +236,13 @@ impl Policy {
         }
     }
 
-    fn header_allowed(&self, name: &[u8]) -> bool {
+    /// Whether the header `name` (a token; `lowercase` when it has no uppercase letter, as
+    /// browsers send it) is allowed.
+    fn header_allowed(&self, name: &[u8], lowercase: bool) -> bool {
         match &self.inner.headers {
             Allowed::Any => true,
+            // Configured names are lowercase: a lowercase name compares byte for byte.
+            Allowed::List { names, .. } if lowercase => names.iter().any(|n| n.as_bytes() == name),
             Allowed::List { names, .. } => names
                 .iter()
                 .any(|n| n.as_bytes().eq_ignore_ascii_case(name)),
@@ -280,7 +290,7 @@ impl Policy {
         let mut count = 0;
         let mut canonical = lines.len() <= 1;
         for line in lines {
-            for raw_item in line.split(|&b| b == b',') {
+            for (raw_item, shape) in token_items(line) {
                 let item = trim_ows(raw_item);
                 canonical &= item.len() == raw_item.len() && !item.is_empty();
                 if item.is_empty() {
@@ -290,10 +300,16 @@ impl Policy {
                 if count > MAX_REQUEST_HEADER_NAMES {
                     return Err((Reason::TooManyRequestHeaders, Cow::Borrowed(b"")));
                 }
-                if !is_token(item) {
+                // A trimmed item is classified again (rare: browsers send no spaces).
+                let shape = if item.len() == raw_item.len() {
+                    shape
+                } else {
+                    classify(item)
+                };
+                if shape == TokenShape::Invalid {
                     return Err((Reason::InvalidRequestHeader, Cow::Borrowed(item)));
                 }
-                if !self.header_allowed(item) {
+                if !self.header_allowed(item, shape == TokenShape::Lowercase) {
                     return Err((Reason::HeaderNotAllowed, Cow::Borrowed(item)));
                 }
             }

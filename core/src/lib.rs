@@ -44,6 +44,7 @@
 pub struct ConfigurationGuide;
 
 pub mod adapter;
+mod allowed_origins;
 mod config;
 pub mod decision;
 pub mod defaults;

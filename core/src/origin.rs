@@ -104,7 +104,7 @@ pub(crate) fn is_scheme(scheme: &[u8]) -> bool {
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
 }
 
-fn is_host_byte(b: u8) -> bool {
+const fn is_host_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
 }
 
@@ -173,6 +173,78 @@ pub(crate) fn check_host(host: &[u8]) -> Result<(), OriginProblem> {
 
 /// Parses a serialized origin strictly, as a request's `Origin` header must be.
 pub(crate) fn parse(bytes: &[u8]) -> Result<OriginParts<'_>, OriginProblem> {
+    match parse_plain(bytes) {
+        Some(parts) => Ok(parts),
+        None => parse_any(bytes),
+    }
+}
+
+/// Byte classes for [`parse_plain`]: scheme bytes, host bytes, uppercase letters.
+const SCHEME_BYTE: u8 = 1;
+const HOST_BYTE: u8 = 2;
+const UPPERCASE: u8 = 4;
+static CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        let mut class = 0;
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'-' | b'.') {
+            class |= SCHEME_BYTE;
+        }
+        if is_host_byte(byte) {
+            class |= HOST_BYTE;
+        }
+        if byte.is_ascii_uppercase() {
+            class |= UPPERCASE;
+        }
+        table[b] = class;
+        b += 1;
+    }
+    table
+};
+
+/// The common case in one pass: `scheme://host[:port]` with a name or IPv4 host. `None` for
+/// anything else (IPv6 hosts, malformed values), which [`parse_any`] handles and explains;
+/// whatever this accepts, [`parse_any`] accepts with the same parts.
+fn parse_plain(bytes: &[u8]) -> Option<OriginParts<'_>> {
+    if !bytes.first()?.is_ascii_alphabetic() {
+        return None;
+    }
+    let mut seen = 0u8;
+    let mut at = 0;
+    while at < bytes.len() && CLASSES[usize::from(bytes[at])] & SCHEME_BYTE != 0 {
+        seen |= CLASSES[usize::from(bytes[at])];
+        at += 1;
+    }
+    let scheme = &bytes[..at];
+    if bytes.get(at..at + 3)? != b"://" {
+        return None;
+    }
+    let host_start = at + 3;
+    let mut end = host_start;
+    while end < bytes.len() && CLASSES[usize::from(bytes[end])] & HOST_BYTE != 0 {
+        seen |= CLASSES[usize::from(bytes[end])];
+        end += 1;
+    }
+    if end == host_start {
+        return None;
+    }
+    let port = match &bytes[end..] {
+        [] => None,
+        [b':', digits @ ..] => Some(parse_port(digits)?),
+        _ => return None,
+    };
+    Some(OriginParts {
+        scheme,
+        host: &bytes[host_start..end],
+        port,
+        canonical: seen & UPPERCASE == 0 && port.is_none_or(|p| Some(p) != default_port(scheme)),
+    })
+}
+
+/// The full parser: every form, and the problem with what is not an origin.
+fn parse_any(bytes: &[u8]) -> Result<OriginParts<'_>, OriginProblem> {
     if bytes.is_empty() {
         return Err(OriginProblem::Empty);
     }
@@ -312,6 +384,41 @@ mod tests {
             parse(b"http://\xc3\xa9.com"),
             Err(OriginProblem::NonAsciiHost)
         );
+    }
+
+    #[test]
+    fn the_one_pass_parser_takes_the_forms_browsers_send() {
+        for origin in [
+            "https://app.example.com",
+            "http://localhost:3000",
+            "http://127.0.0.1:8080",
+            "https://A.example.com:443",
+        ] {
+            assert_eq!(
+                parse_plain(origin.as_bytes()).map(Ok),
+                Some(parse_any(origin.as_bytes()))
+            );
+        }
+        for other in [
+            "http://[::1]",
+            "http://a.com/",
+            "http://a.com:",
+            "a.com",
+            "http://",
+        ] {
+            assert_eq!(parse_plain(other.as_bytes()), None, "{other}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_one_pass_parser_agrees_with_the_full_one(
+            text in "[a-zA-Z1+][a-zA-Z0-9+.-]{0,4}(:|://|:/)?[a-zA-Z0-9._:\\[\\]/@*?#-]{0,16}"
+        ) {
+            if let Some(parts) = parse_plain(text.as_bytes()) {
+                proptest::prop_assert_eq!(Ok(parts), parse_any(text.as_bytes()));
+            }
+        }
     }
 
     #[test]

@@ -66,6 +66,18 @@ pub(crate) struct PartialLabel {
     pub(crate) suggestion: Option<String>,
 }
 
+/// What an origin's host must be or end with for a pattern to match it: how
+/// [`AllowedOrigins`](crate::allowed_origins::AllowedOrigins) indexes patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IndexKey<'p> {
+    /// No wildcard: exactly this (lowercase) host.
+    Host(&'p [u8]),
+    /// `*.suffix`: a host ending with this `.suffix`, after at least one byte.
+    Suffix(&'p [u8]),
+    /// Anything else (`*`, IPv6 hosts, wildcards inside labels or several wildcards).
+    None,
+}
+
 /// Which ports a pattern accepts, compared with an origin's effective port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum PortSpec {
@@ -157,6 +169,22 @@ impl OriginPattern {
                 ports,
             },
         })
+    }
+
+    /// The host or host suffix every origin this pattern matches has (see [`IndexKey`]).
+    pub(crate) fn index_key(&self) -> IndexKey<'_> {
+        let Kind::Structured { host, .. } = &self.kind else {
+            return IndexKey::None;
+        };
+        let bytes = &host.bytes[..];
+        if bytes.first() == Some(&b'[') {
+            return IndexKey::None;
+        }
+        match (host.stars, host.prefix) {
+            (0, _) => IndexKey::Host(bytes),
+            (1, 0) if bytes.get(1) == Some(&b'.') => IndexKey::Suffix(&bytes[1..]),
+            _ => IndexKey::None,
+        }
     }
 
     /// Whether this is the single `*` pattern.

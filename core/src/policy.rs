@@ -1,14 +1,13 @@
 //! The compiled, immutable policy: everything a request needs is computed here, once.
 
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
+use crate::allowed_origins::AllowedOrigins;
 use crate::config::Config;
 use crate::defaults;
 use crate::error::{ConfigError, ConfigErrorKind, InvalidConfig, Location, Warning};
 use crate::fetch::{is_access_control, is_forbidden_request_header};
-use crate::origin::{self, OriginParts};
+use crate::origin;
 use crate::pattern::OriginPattern;
 use crate::token::is_token;
 
@@ -48,7 +47,6 @@ pub struct Policy {
 #[derive(Debug)]
 pub(crate) struct Compiled {
     pub(crate) origins: AllowedOrigins,
-    pub(crate) patterns: Vec<OriginPattern>,
     pub(crate) methods: Allowed,
     pub(crate) headers: Allowed,
     pub(crate) expose: Expose,
@@ -60,14 +58,6 @@ pub(crate) struct Compiled {
     pub(crate) debug: bool,
     pub(crate) warnings: Vec<Warning>,
     pub(crate) config: Config,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct AllowedOrigins {
-    pub(crate) any: bool,
-    pub(crate) null: bool,
-    /// Normalised exact origins.
-    pub(crate) exact: HashSet<Box<[u8]>, BuildHasherDefault<Fnv>>,
 }
 
 /// An allow list of methods or header names, or `*`.
@@ -87,43 +77,6 @@ pub(crate) enum Expose {
     None,
     Any,
     List(Box<str>),
-}
-
-/// FNV-1a: a fast hasher for the short keys of the exact-origin set (not exposed to
-/// hash-flooding: the keys come from the configuration, lookups only probe).
-#[derive(Default)]
-pub(crate) struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = hash;
-    }
-}
-
-impl AllowedOrigins {
-    /// Whether a parsed, non-null origin is in the exact list.
-    pub(crate) fn contains(&self, raw: &[u8], parts: &OriginParts<'_>) -> bool {
-        if self.exact.is_empty() {
-            return false;
-        }
-        if parts.canonical {
-            return self.exact.contains(raw);
-        }
-        let mut key = Vec::with_capacity(raw.len());
-        parts.write_normalised(&mut key);
-        self.exact.contains(key.as_slice())
-    }
 }
 
 impl Allowed {
@@ -439,12 +392,10 @@ fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
         }
         match origin::parse_configured(item) {
             Ok(parts) => {
-                let mut key = Vec::new();
-                parts.write_normalised(&mut key);
                 if parts.scheme.eq_ignore_ascii_case(b"http") {
                     insecure.push(item.clone());
                 }
-                if any_origin || !origins.exact.insert(key.into()) {
+                if any_origin || !origins.insert_exact(&parts) {
                     list.redundant(index, item);
                 }
             }
@@ -459,13 +410,14 @@ fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
     }
 
     // Patterns.
-    let mut patterns: Vec<OriginPattern> = Vec::new();
     list.field = "allow_origin_patterns";
     for (index, item) in config.allow_origin_patterns.iter().enumerate() {
         match OriginPattern::parse(item) {
-            Ok(pattern) if patterns.contains(&pattern) => list.redundant(index, item),
             Ok(pattern) => {
-                if let Some(found) = pattern.partial_label_wildcard() {
+                let partial = pattern.partial_label_wildcard();
+                if !origins.insert_pattern(pattern) {
+                    list.redundant(index, item);
+                } else if let Some(found) = partial {
                     list.warnings.push(Warning::WildcardInsideLabel {
                         location: Location::item(list.field, index),
                         pattern: item.clone(),
@@ -473,7 +425,6 @@ fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
                         suggestion: found.suggestion,
                     });
                 }
-                patterns.push(pattern);
             }
             Err(problem) => list.error(
                 index,
@@ -535,7 +486,7 @@ fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
     if config.allow_credentials && origins.any {
         warnings.push(Warning::CredentialsWithAnyOrigin);
     }
-    if credentials && patterns.iter().any(OriginPattern::is_any) {
+    if credentials && origins.patterns().iter().any(OriginPattern::is_any) {
         warnings.push(Warning::CredentialsWithAnyPattern);
     }
     if origins.null {
@@ -557,7 +508,6 @@ fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
 
     Ok(Compiled {
         origins,
-        patterns,
         methods,
         headers,
         expose,

@@ -25,14 +25,11 @@ pub(crate) enum Lines<'a> {
 
 impl<'a> Lines<'a> {
     fn push(&mut self, line: &'a [u8]) {
-        *self = match std::mem::take(self) {
-            Lines::None => Lines::One(line),
-            Lines::One(first) => Lines::Many(vec![first, line]),
-            Lines::Many(mut lines) => {
-                lines.push(line);
-                Lines::Many(lines)
-            }
-        };
+        match self {
+            Lines::None => *self = Lines::One(line),
+            Lines::One(first) => *self = Lines::Many(vec![*first, line]),
+            Lines::Many(lines) => lines.push(line),
+        }
     }
 
     /// The value, when there is exactly one line.
@@ -191,8 +188,9 @@ impl<'a> RequestView<'a> {
     /// Records any request header; names compare case-insensitively and headers the policy
     /// does not read are ignored. Call it once per header line, in order.
     pub fn add_header(&mut self, name: &[u8], value: &'a [u8]) -> &mut Self {
-        // Dispatch on the length first: one comparison per header, not eight.
-        let is = |known: &[u8]| name.eq_ignore_ascii_case(known);
+        // Dispatch on the length first: one comparison per header, not eight; most hosts
+        // hand names over lowercase, which compare byte for byte.
+        let is = |known: &[u8]| name == known || name.eq_ignore_ascii_case(known);
         match name.len() {
             6 if is(b"origin") => self.add_origin(value),
             29 if is(b"access-control-request-method") => self.add_request_method(value),

@@ -8,9 +8,83 @@ const fn is_tchar(b: u8) -> bool {
         | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
 }
 
+const TCHAR: u8 = 1;
+const UPPERCASE: u8 = 2;
+/// `TCHAR` and `UPPERCASE` bits per byte.
+static CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = if is_tchar(byte) { TCHAR } else { 0 }
+            | if byte.is_ascii_uppercase() {
+                UPPERCASE
+            } else {
+                0
+            };
+        b += 1;
+    }
+    table
+};
+
+/// What [`classify`] found in a would-be token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenShape {
+    /// Not a token (empty, or a byte that is not a `tchar`).
+    Invalid,
+    /// A token without uppercase letters.
+    Lowercase,
+    /// A token with an uppercase letter.
+    Mixed,
+}
+
+/// Whether `bytes` is a token, and whether it is lowercase, in one pass.
+pub(crate) fn classify(bytes: &[u8]) -> TokenShape {
+    let (mut all, mut any) = (TCHAR, 0);
+    for &b in bytes {
+        let class = CLASSES[usize::from(b)];
+        all &= class;
+        any |= class;
+    }
+    if bytes.is_empty() || all & TCHAR == 0 {
+        TokenShape::Invalid
+    } else if any & UPPERCASE == 0 {
+        TokenShape::Lowercase
+    } else {
+        TokenShape::Mixed
+    }
+}
+
+/// The comma-separated items of `list`, untrimmed, each with its [`TokenShape`], in one pass
+/// over the bytes.
+pub(crate) fn token_items(list: &[u8]) -> impl Iterator<Item = (&[u8], TokenShape)> {
+    let mut rest = Some(list);
+    std::iter::from_fn(move || {
+        let bytes = rest?;
+        let (mut all, mut any) = (TCHAR, 0);
+        let mut end = 0;
+        while end < bytes.len() && bytes[end] != b',' {
+            let class = CLASSES[usize::from(bytes[end])];
+            all &= class;
+            any |= class;
+            end += 1;
+        }
+        let item = &bytes[..end];
+        rest = bytes.get(end + 1..);
+        let shape = if item.is_empty() || all & TCHAR == 0 {
+            TokenShape::Invalid
+        } else if any & UPPERCASE == 0 {
+            TokenShape::Lowercase
+        } else {
+            TokenShape::Mixed
+        };
+        Some((item, shape))
+    })
+}
+
 /// Whether `bytes` is a non-empty RFC 9110 token (a valid method or header name).
 pub(crate) fn is_token(bytes: &[u8]) -> bool {
-    !bytes.is_empty() && bytes.iter().all(|&b| is_tchar(b))
+    classify(bytes) != TokenShape::Invalid
 }
 
 /// Trims optional whitespace (space and tab) from both ends.
@@ -49,6 +123,21 @@ mod tests {
         assert!(!is_token(b"X Header"));
         assert!(!is_token(b"X-\xffHeader"));
         assert!(!is_token(b"a:b"));
+        assert_eq!(classify(b"x-token"), TokenShape::Lowercase);
+        assert_eq!(classify(b"X-Token"), TokenShape::Mixed);
+        assert_eq!(classify(b"x token"), TokenShape::Invalid);
+    }
+
+    #[test]
+    fn token_items_split_like_split_and_classify_each_item() {
+        for list in [&b"a,B,,c d, e,"[..], b"", b",", b"x-token"] {
+            let items: Vec<(&[u8], TokenShape)> = token_items(list).collect();
+            let expected: Vec<(&[u8], TokenShape)> = list
+                .split(|&b| b == b',')
+                .map(|item| (item, classify(item)))
+                .collect();
+            assert_eq!(items, expected);
+        }
     }
 
     #[test]

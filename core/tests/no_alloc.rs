@@ -3,10 +3,13 @@
 //! non-CORS requests, preflights and actual requests, `Vary` merged into a response that
 //! already has one, and `_rules_` selection.
 
+#[path = "../benches/shared/cases.rs"]
+mod cases;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use polycors::adapter::{FieldValue, ResponseHeaders};
+use polycors::adapter::{FieldValue, HeaderField, ResponseHeaders};
 use polycors::{Decision, Policy, RequestView, RouteInfo, Scope, ScopedPolicies, Verdict};
 
 struct Counting;
@@ -82,7 +85,8 @@ impl ResponseHeaders for ByteSink<'_> {
         }
     }
 
-    fn set(&mut self, name: &'static str, value: FieldValue<'_>) {
+    fn set(&mut self, field: HeaderField, value: FieldValue<'_>) {
+        let name = field.name();
         self.names += 1;
         self.written += name.len() + value.resolve(self.policy, self.origin).len();
     }
@@ -193,6 +197,50 @@ fn rejections_and_non_cors_requests_decide_and_write_without_allocating() {
         assert_eq!(decide_and_write(&policy, &view).0, Verdict::NotCors);
     });
     assert_eq!(count, 0);
+}
+
+#[test]
+fn every_benchmark_case_decides_and_writes_without_allocating() {
+    let forward = Policy::builder()
+        .allow_origins(cases::ORIGINS)
+        .forward_disallowed_requests(true)
+        .build()
+        .unwrap();
+    let policies: Vec<(Policy, Option<&cases::Case>)> = cases::CASES
+        .iter()
+        .map(|case| (cases::policy(case), Some(case)))
+        .chain([(forward, None)])
+        .collect();
+    let rejected = &cases::CASES[2];
+    let mut verdicts = Vec::with_capacity(policies.len());
+    let count = allocations_during(|| {
+        for (policy, case) in &policies {
+            let case = case.unwrap_or(rejected);
+            let mut view = RequestView::new(case.method.as_bytes());
+            view.set_authority(cases::HOST.as_bytes());
+            if let Some(origin) = case.origin {
+                view.add_origin(origin.as_bytes());
+            }
+            if let Some((method, headers)) = case.preflight {
+                view.add_request_method(method.as_bytes())
+                    .add_request_headers(headers.as_bytes());
+            }
+            // The sink's response has a `Vary` to merge into and an `access-control-*` to strip.
+            verdicts.push(decide_and_write(policy, &view).0);
+        }
+    });
+    assert_eq!(count, 0);
+    assert!(matches!(
+        verdicts[..],
+        [
+            Verdict::Actual,
+            Verdict::Preflight,
+            Verdict::Reject(_),
+            Verdict::NotCors,
+            Verdict::Actual,
+            Verdict::Disallowed(_)
+        ]
+    ));
 }
 
 #[test]

@@ -43,7 +43,10 @@ pub fn serve(listener: TcpListener, policy: Option<Policy>) -> std::io::Result<(
         HttpServer::new(move || {
             // The last `wrap` is the outermost: the log sees the middleware's own answers.
             App::new()
-                .wrap(Condition::new(enabled, Cors::new(policy.clone())))
+                .wrap(Condition::new(
+                    enabled,
+                    Cors::new(policy.clone()).record_verdicts(!report::quiet()),
+                ))
                 .wrap_fn(move |request, service| {
                     if report::quiet() {
                         let call = service.call(request);

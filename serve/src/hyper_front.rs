@@ -127,7 +127,9 @@ pub async fn serve_plain(listener: tokio::net::TcpListener) -> std::io::Result<(
 /// Serves polycors-tower in front of the upstream.
 pub async fn serve_tower(listener: tokio::net::TcpListener, policy: Policy) -> std::io::Result<()> {
     // `cargo xtask serve` listens on plain HTTP: the scheme is known.
-    let cors = CorsLayer::new(policy).scheme("http");
+    let cors = CorsLayer::new(policy)
+        .scheme("http")
+        .record_verdicts(!report::quiet());
     let service = cors.layer(service_fn(upstream));
     accept_loop(listener, move |request: Request<Incoming>| {
         let seen = Seen::of(&request);

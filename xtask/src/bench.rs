@@ -1,32 +1,166 @@
-//! `cargo xtask bench`: the criterion benchmarks of the core, the middleware and the plugin in
-//! the wasmtime host.
+//! `cargo xtask bench`: the criterion benchmarks of the core, the middleware (tower and actix,
+//! each against its peer) and the plugin in the wasmtime host; then the lines a script can
+//! read: the core's times and the middleware overheads, measured by interleaving the stacks.
+
+use std::path::Path;
 
 use crate::artifacts;
 use crate::process::{cargo, execute};
 
+/// The cases of `core/benches/shared/cases.rs`, in its order.
+const CASES: [&str; 5] = ["actual", "preflight", "rejected", "no-origin", "pattern"];
+const FRAMEWORKS: [&str; 2] = ["tower", "actix"];
+/// Criterion settings of `--quick` for the core.
+const QUICK: [&str; 5] = [
+    "--warm-up-time",
+    "0.5",
+    "--measurement-time",
+    "1",
+    "--noplot",
+];
+
 pub fn run(args: &[String]) -> Result<(), String> {
-    artifacts::build_plugins()?;
-    execute(
-        cargo()
-            .args([
-                "bench",
-                "--package",
-                "polycors",
-                "--package",
-                "polycors-tower",
-                "--package",
-                "polycors-actix",
-                "--package",
-                "polycors-wasm-host",
-                "--",
-            ])
-            .args(args),
-    )?;
-    eprintln!(
-        "report: {}",
-        polycors_artifacts::target_dir()
-            .join("criterion/report/index.html")
-            .display()
-    );
+    let quick = args.first().is_some_and(|a| a == "--quick");
+    if quick {
+        execute(
+            cargo()
+                .args([
+                    "bench",
+                    "--package",
+                    "polycors",
+                    "--bench",
+                    "evaluate",
+                    "--",
+                ])
+                .args(QUICK),
+        )?;
+    } else {
+        artifacts::build_plugins()?;
+        for (package, bench) in [
+            ("polycors", "evaluate"),
+            ("polycors-tower", "overhead"),
+            ("polycors-actix", "overhead"),
+            ("polycors-wasm-host", "plugin"),
+        ] {
+            execute(
+                cargo()
+                    .args(["bench", "--package", package, "--bench", bench, "--"])
+                    .args(args),
+            )?;
+        }
+    }
+    let criterion = polycors_artifacts::target_dir().join("criterion");
+    let mut out = String::new();
+    for case in CASES {
+        let ns = median(&criterion, "core", case)?;
+        out.push_str(&format!("core {case} {ns:.1}\n"));
+    }
+    print!("{out}");
+    // Overheads by interleaving, which this shared machine's drift cannot skew (criterion
+    // measures one stack after the other).
+    let rounds = if quick { QUICK_ROUNDS } else { FULL_ROUNDS };
+    for framework in FRAMEWORKS {
+        let binary = bench_binary(&format!("polycors-{framework}"), "overhead")?;
+        let mut command = std::process::Command::new(&binary);
+        command.env("POLYCORS_OVERHEAD", rounds.to_string());
+        execute(&mut command)?;
+    }
     Ok(())
+}
+
+/// Rounds of interleaved overhead measurement per case (`--quick`, and the full run).
+const QUICK_ROUNDS: usize = 300;
+const FULL_ROUNDS: usize = 3000;
+
+/// A benchmark's median time in ns, from criterion's `estimates.json`.
+fn median(criterion: &Path, group: &str, function: &str) -> Result<f64, String> {
+    let path = criterion
+        .join(group)
+        .join(function)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (did the benchmark run?)",
+            path.display()
+        )
+    })?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    json["median"]["point_estimate"]
+        .as_f64()
+        .ok_or_else(|| format!("{}: no median estimate", path.display()))
+}
+
+/// Requests per instruction count (the difference with a run of none gives one request's).
+const COUNTED_REQUESTS: usize = 2000;
+
+/// `cargo xtask bench --instructions`: each middleware stack's instructions per request under
+/// callgrind (deterministic, unlike times on a shared machine), as overheads over no layer.
+pub fn instructions() -> Result<(), String> {
+    crate::deps::debian(&[("valgrind", "/usr/bin/valgrind")], "instruction counts")?;
+    let mut out = String::new();
+    for framework in FRAMEWORKS {
+        let binary = bench_binary(&format!("polycors-{framework}"), "overhead")?;
+        for case in CASES {
+            let mut per_request = [0.0; 3];
+            for (slot, implementation) in per_request.iter_mut().zip(["none", "peer", "polycors"]) {
+                let count = |requests: usize| {
+                    collected(&binary, &format!("{case} {implementation} {requests}"))
+                };
+                let (zero, many) = (count(0)?, count(COUNTED_REQUESTS)?);
+                *slot = many.saturating_sub(zero) as f64 / COUNTED_REQUESTS as f64;
+            }
+            let [none, peer, polycors] = per_request;
+            let (peer, polycors) = (peer - none, polycors - none);
+            out.push_str(&format!(
+                "instructions {framework} {case} none {none:.0}\n\
+                 instructions {framework} {case} peer {peer:.0}\n\
+                 instructions {framework} {case} polycors {polycors:.0}\n\
+                 instructions-ratio {framework} {case} polycors/peer {:.2}\n",
+                polycors / peer
+            ));
+        }
+    }
+    print!("{out}");
+    Ok(())
+}
+
+/// Builds a benchmark and returns its executable (cargo names it on its standard error).
+fn bench_binary(package: &str, bench: &str) -> Result<std::path::PathBuf, String> {
+    let mut command = cargo();
+    command.args(["bench", "--package", package, "--bench", bench, "--no-run"]);
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!(
+            "building {package}'s {bench} benchmark failed:\n{stderr}"
+        ));
+    }
+    stderr
+        .lines()
+        .find_map(|line| {
+            let (_, path) = line.trim().strip_prefix("Executable ")?.rsplit_once(" (")?;
+            Some(polycors_artifacts::workspace_root().join(path.strip_suffix(')')?))
+        })
+        .ok_or_else(|| format!("cargo did not name the {bench} executable:\n{stderr}"))
+}
+
+/// The instructions callgrind counts for one run of `binary` with `POLYCORS_COUNT=spec`.
+fn collected(binary: &Path, spec: &str) -> Result<u64, String> {
+    let output = std::process::Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(binary)
+        .env("POLYCORS_COUNT", spec)
+        .output()
+        .map_err(|e| format!("cannot run valgrind: {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!("callgrind run `{spec}` failed:\n{stderr}"));
+    }
+    stderr
+        .lines()
+        .find_map(|line| line.split("Collected : ").nth(1)?.trim().parse().ok())
+        .ok_or_else(|| format!("no instruction count from callgrind for `{spec}`:\n{stderr}"))
 }

@@ -26,7 +26,11 @@ usage: cargo xtask <command> [args]
   test [ARGS]    install what is missing (wasm target, Chromium, Envoy), build the plugins, then run
                  every test (ARGS go to `cargo test`)
   serve [ARGS]   run the local CORS server (`cargo xtask serve --help`)
-  bench [ARGS]   the criterion benchmarks (ARGS go to criterion)
+  bench [ARGS]   the criterion benchmarks (ARGS go to criterion), then the middleware overheads
+  bench --quick  core and middleware-overhead benchmarks only, short (under 3 minutes once built);
+                 prints `overhead <framework> <case> <implementation> <ns>` and `overhead-ratio` lines
+  bench --instructions
+                 the same stacks' instructions per request under callgrind (deterministic)
   bench --envoy [--seconds N] [--rounds N]
                  the CORS cost inside a real Envoy: bare, native cors filter, no-op plugin, polycors
   dist           put the release plugin and its sha256 in target/dist/
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         "test" => test(rest),
         "serve" => serve(rest),
         "bench" if rest.first().is_some_and(|a| a == "--envoy") => envoy_bench::run(&rest[1..]),
+        "bench" if rest.first().is_some_and(|a| a == "--instructions") => bench::instructions(),
         "bench" => bench::run(rest),
         "dist" => artifacts::dist(),
         "e2e" => e2e(),

@@ -52,20 +52,22 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{Error, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use polycors::adapter::{FieldValue, FixedValues, ResponseHeaders};
+use polycors::adapter::{FieldValue, FixedValues, HeaderField, ResponseHeaders};
 use polycors::decision::{Action, Forwarded};
 use polycors::{Policy, RequestView, Verdict};
 
 /// Middleware factory enforcing a CORS [`Policy`]; use with `App::wrap`.
 ///
-/// Every response it returns carries the policy's [`Verdict`] in its extensions, for logs and
-/// metrics: `response.response().extensions().get::<polycors::Verdict>()`.
+/// With [`record_verdicts`](Self::record_verdicts), every response it returns carries the
+/// policy's [`Verdict`] in its extensions, for logs and metrics:
+/// `response.response().extensions().get::<polycors::Verdict>()`.
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct Cors {
     policy: Policy,
     scheme: Option<&'static str>,
     trust_forwarded: bool,
+    record_verdicts: bool,
     fixed: Rc<Fixed>,
 }
 
@@ -78,8 +80,16 @@ impl Cors {
             policy,
             scheme: None,
             trust_forwarded: false,
+            record_verdicts: false,
             fixed: Rc::new(fixed),
         }
+    }
+
+    /// Puts each response's [`Verdict`] in its extensions (off by default: it costs an
+    /// allocation per response).
+    pub fn record_verdicts(mut self, record: bool) -> Self {
+        self.record_verdicts = record;
+        self
     }
 
     /// The scheme clients use to reach this service (`"https"` behind a TLS-terminating
@@ -128,6 +138,8 @@ pub struct CorsMiddleware<S> {
 /// The policy's fixed header values, built once per middleware factory.
 type Fixed = FixedValues<HeaderValue>;
 
+polycors::header_constants!(header);
+
 /// An actix header map as the core's [`ResponseHeaders`].
 struct ActixHeaders<'a> {
     map: &'a mut HeaderMap,
@@ -145,8 +157,6 @@ impl<'a> ActixHeaders<'a> {
         fixed: &'a Fixed,
         origin: Option<&'a HeaderValue>,
     ) -> Self {
-        // Room for what a decision writes, so the map grows once rather than rehashing.
-        map.reserve(8);
         Self {
             map,
             ordered,
@@ -187,18 +197,22 @@ impl ResponseHeaders for ActixHeaders<'_> {
         }
     }
 
-    fn set(&mut self, name: &'static str, value: FieldValue<'_>) {
+    fn set(&mut self, field: HeaderField, value: FieldValue<'_>) {
         // The core only writes validated bytes; a value that does not convert is skipped rather
         // than risk a panic.
         let value = match value {
-            FieldValue::Static(s) => Some(HeaderValue::from_static(s)),
+            FieldValue::Static(value) => Some(static_value(value)),
             FieldValue::Policy(field) => self.fixed.get(field).cloned(),
             FieldValue::RequestOrigin => self.origin.cloned(),
             FieldValue::Bytes(bytes) => HeaderValue::from_bytes(bytes).ok(),
         };
         if let Some(value) = value {
-            self.map.insert(HeaderName::from_static(name), value);
+            self.map.insert(header_name(field), value);
         }
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.map.reserve(additional);
     }
 }
 
@@ -215,6 +229,7 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let cors = &self.cors;
+        let mut origin = None;
         let forwarded = {
             let headers = request.headers();
             let mut view = RequestView::new(request.method().as_str().as_bytes());
@@ -223,6 +238,9 @@ where
             }
             // The core picks the headers it reads (Origin, Access-Control-Request-*, Host).
             for (name, value) in headers.iter() {
+                if name == header::ORIGIN {
+                    origin.get_or_insert(value);
+                }
                 view.add_header(name.as_str().as_bytes(), value.as_bytes());
             }
             let uri = request.uri();
@@ -244,9 +262,11 @@ where
                         response.headers_mut(),
                         false,
                         &cors.fixed,
-                        headers.get(header::ORIGIN),
+                        origin,
                     ));
-                    response.extensions_mut().insert(decision.verdict());
+                    if cors.record_verdicts {
+                        response.extensions_mut().insert(decision.verdict());
+                    }
                     Err(response)
                 }
             }
@@ -259,7 +279,8 @@ where
             }
         };
 
-        let origin = request.headers().get(header::ORIGIN).cloned();
+        let origin = origin.cloned();
+        let record_verdict = cors.record_verdicts;
         let service = Rc::clone(&self.service);
         let fixed = Rc::clone(&cors.fixed);
         Box::pin(async move {
@@ -270,10 +291,12 @@ where
                 &fixed,
                 origin.as_ref(),
             ));
-            response
-                .response_mut()
-                .extensions_mut()
-                .insert::<Verdict>(forwarded.verdict());
+            if record_verdict {
+                response
+                    .response_mut()
+                    .extensions_mut()
+                    .insert::<Verdict>(forwarded.verdict());
+            }
             Ok(response.map_into_left_body())
         })
     }

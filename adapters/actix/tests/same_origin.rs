@@ -24,6 +24,7 @@ async fn verdict(cors: Cors, headers: &[(&str, &str)]) -> (StatusCode, Option<Ve
 
 fn cors() -> Cors {
     Cors::new(Policy::from_yaml("allow_origins: [https://other.test]").expect("valid"))
+        .record_verdicts(true)
 }
 
 const FROM_PUBLIC: [(&str, &str); 1] = [("origin", "https://api.example.com")];
@@ -69,4 +70,19 @@ async fn trusted_forwarding_headers_make_the_request_same_origin() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[actix_web::test]
+async fn verdicts_are_in_the_extensions_only_when_recorded() {
+    let allowed = [("origin", "https://other.test")];
+    let plain = Cors::new(Policy::from_yaml("allow_origins: [https://other.test]").unwrap());
+    assert_eq!(verdict(plain, &allowed).await, (StatusCode::OK, None));
+    assert_eq!(
+        verdict(cors(), &allowed).await,
+        (StatusCode::OK, Some(Verdict::Actual))
+    );
+    assert!(matches!(
+        verdict(cors(), &FROM_PUBLIC).await,
+        (StatusCode::FORBIDDEN, Some(Verdict::Reject(_)))
+    ));
 }

@@ -6,7 +6,7 @@
 //! response to the next, so an edit allocates nothing once they have grown.
 
 use polycors::Policy;
-use polycors::adapter::{FieldValue, PolicyField, ResponseHeaders};
+use polycors::adapter::{FieldValue, HeaderField, PolicyField, ResponseHeaders, StaticValue};
 
 use crate::host::{Host, HostStatus, Map};
 use crate::wire;
@@ -14,7 +14,7 @@ use crate::wire;
 /// A value the core set.
 #[derive(Debug, Clone, Copy)]
 enum Value {
-    Static(&'static str),
+    Static(StaticValue),
     Policy(PolicyField),
     Origin,
     /// A range of the scratch buffer (values computed for this response).
@@ -25,7 +25,7 @@ enum Value {
 #[derive(Debug, Default)]
 pub(crate) struct Buffers {
     /// What the core set, in order; each replaces every line of its name.
-    set: Vec<(&'static str, Value)>,
+    set: Vec<(HeaderField, Value)>,
     scratch: Vec<u8>,
     /// The serialized result.
     out: Vec<u8>,
@@ -63,7 +63,7 @@ impl<'a> Edit<'a> {
 
     fn value(&self, value: Value) -> &[u8] {
         match value {
-            Value::Static(s) => s.as_bytes(),
+            Value::Static(value) => value.as_str().as_bytes(),
             Value::Policy(field) => self
                 .policy
                 .fixed_value(field)
@@ -82,7 +82,7 @@ impl<'a> Edit<'a> {
                     .buffers
                     .set
                     .iter()
-                    .any(|(set, _)| set.as_bytes().eq_ignore_ascii_case(name))
+                    .any(|(set, _)| set.name().as_bytes().eq_ignore_ascii_case(name))
         })
     }
 
@@ -92,7 +92,7 @@ impl<'a> Edit<'a> {
             self.buffers
                 .set
                 .iter()
-                .map(|(name, value)| (name.as_bytes(), self.value(*value))),
+                .map(|(field, value)| (field.name().as_bytes(), self.value(*value))),
         )
     }
 
@@ -113,14 +113,14 @@ impl<'a> Edit<'a> {
                     .buffers
                     .set
                     .iter()
-                    .any(|(set, _)| set.as_bytes().eq_ignore_ascii_case(name));
+                    .any(|(set, _)| set.name().as_bytes().eq_ignore_ascii_case(name));
                 if remove(name) && !again && !set {
                     host.remove_header(map, name)?;
                 }
             }
         }
-        for (name, value) in &self.buffers.set {
-            host.set_header(map, name.as_bytes(), self.value(*value))?;
+        for (field, value) in &self.buffers.set {
+            host.set_header(map, field.name().as_bytes(), self.value(*value))?;
         }
         Ok(())
     }
@@ -147,10 +147,10 @@ impl ResponseHeaders for Edit<'_> {
         self.remove = Some(matches);
         self.buffers
             .set
-            .retain(|(name, _)| !matches(name.as_bytes()));
+            .retain(|(field, _)| !matches(field.name().as_bytes()));
     }
 
-    fn set(&mut self, name: &'static str, value: FieldValue<'_>) {
+    fn set(&mut self, field: HeaderField, value: FieldValue<'_>) {
         let value = match value {
             FieldValue::Static(s) => Value::Static(s),
             FieldValue::Policy(field) => Value::Policy(field),
@@ -161,9 +161,9 @@ impl ResponseHeaders for Edit<'_> {
                 Value::Scratch(start, self.buffers.scratch.len())
             }
         };
-        match self.buffers.set.iter_mut().find(|(set, _)| *set == name) {
+        match self.buffers.set.iter_mut().find(|(set, _)| *set == field) {
             Some(slot) => slot.1 = value,
-            None => self.buffers.set.push((name, value)),
+            None => self.buffers.set.push((field, value)),
         }
     }
 }

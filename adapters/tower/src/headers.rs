@@ -1,9 +1,11 @@
 //! Translation between `http` 1.x header maps and the core's byte views.
 
 use http::Request;
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use polycors::RequestView;
-use polycors::adapter::{FieldValue, FixedValues, ResponseHeaders};
+use polycors::adapter::{FieldValue, FixedValues, HeaderField, ResponseHeaders};
+
+polycors::header_constants!(header);
 
 /// Builds the core's view of an `http` request. `scheme` overrides the URI's scheme;
 /// `trust_forwarded` takes `Forwarded` / `X-Forwarded-*` as the client's view of the request.
@@ -12,12 +14,25 @@ pub fn request_view<'a, B>(
     scheme: Option<&'a str>,
     trust_forwarded: bool,
 ) -> RequestView<'a> {
+    view_and_origin(request, scheme, trust_forwarded).0
+}
+
+/// [`request_view`], and the request's first `Origin` value (found on the same pass).
+pub(crate) fn view_and_origin<'a, B>(
+    request: &'a Request<B>,
+    scheme: Option<&'a str>,
+    trust_forwarded: bool,
+) -> (RequestView<'a>, Option<&'a HeaderValue>) {
     let mut view = RequestView::new(request.method().as_str().as_bytes());
     if trust_forwarded {
         view.trust_forwarded_headers();
     }
+    let mut origin = None;
     // The core picks the headers it reads (Origin, Access-Control-Request-*, Host).
     for (name, value) in request.headers() {
+        if name == header::ORIGIN {
+            origin.get_or_insert(value);
+        }
         view.add_header(name.as_str().as_bytes(), value.as_bytes());
     }
     let uri = request.uri();
@@ -27,7 +42,7 @@ pub fn request_view<'a, B>(
     if let Some(scheme) = scheme.or(uri.scheme_str()) {
         view.set_scheme(scheme.as_bytes());
     }
-    view
+    (view, origin)
 }
 
 /// The policy's fixed header values, built once per layer.
@@ -60,17 +75,21 @@ impl ResponseHeaders for HttpHeaders<'_> {
         }
     }
 
-    fn set(&mut self, name: &'static str, value: FieldValue<'_>) {
+    fn set(&mut self, field: HeaderField, value: FieldValue<'_>) {
         // The core only writes validated bytes; a value that does not convert is skipped rather
         // than risk a panic.
         let value = match value {
-            FieldValue::Static(s) => Some(HeaderValue::from_static(s)),
+            FieldValue::Static(value) => Some(static_value(value)),
             FieldValue::Policy(field) => self.fixed.get(field).cloned(),
             FieldValue::RequestOrigin => self.origin.cloned(),
             FieldValue::Bytes(bytes) => HeaderValue::from_bytes(bytes).ok(),
         };
         if let Some(value) = value {
-            self.map.insert(HeaderName::from_static(name), value);
+            self.map.insert(header_name(field), value);
         }
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.map.reserve(additional);
     }
 }

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::{self, HeaderValue};
+use http::header::HeaderValue;
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use polycors::adapter::FixedValues;
@@ -15,19 +15,30 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::CorsBody;
-use crate::headers::{Fixed, HttpHeaders, request_view};
+use crate::headers::{Fixed, HttpHeaders, view_and_origin};
 
 /// A [`Layer`] that enforces a CORS [`Policy`].
 ///
-/// Every response it returns carries the policy's [`Verdict`] in its extensions, for logs and
-/// metrics: `response.extensions().get::<polycors::Verdict>()`.
+/// With [`record_verdicts`](Self::record_verdicts), every response it returns carries the
+/// policy's [`Verdict`] in its extensions, for logs and metrics:
+/// `response.extensions().get::<polycors::Verdict>()`.
+///
+/// Cloning the layer or its service costs one reference count: the policy and the header
+/// values built for it are shared.
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct CorsLayer {
+    shared: Arc<Shared>,
+}
+
+/// What every clone of a layer and its services shares.
+#[derive(Clone, Debug)]
+struct Shared {
     policy: Policy,
     scheme: Option<&'static str>,
     trust_forwarded: bool,
-    fixed: Arc<Fixed>,
+    record_verdicts: bool,
+    fixed: Fixed,
 }
 
 impl CorsLayer {
@@ -36,17 +47,27 @@ impl CorsLayer {
         let policy = policy.into();
         let fixed = FixedValues::new(&policy, |value| HeaderValue::from_str(value).ok());
         Self {
-            policy,
-            scheme: None,
-            trust_forwarded: false,
-            fixed: Arc::new(fixed),
+            shared: Arc::new(Shared {
+                policy,
+                scheme: None,
+                trust_forwarded: false,
+                record_verdicts: false,
+                fixed,
+            }),
         }
+    }
+
+    /// Puts each response's [`Verdict`] in its extensions (off by default: `http`'s extension
+    /// map costs an allocation per response).
+    pub fn record_verdicts(mut self, record: bool) -> Self {
+        Arc::make_mut(&mut self.shared).record_verdicts = record;
+        self
     }
 
     /// The scheme clients use to reach this service (`"https"` behind a TLS-terminating
     /// proxy), for same-origin detection. By default the request URI's scheme, if any.
     pub fn scheme(mut self, scheme: &'static str) -> Self {
-        self.scheme = Some(scheme);
+        Arc::make_mut(&mut self.shared).scheme = Some(scheme);
         self
     }
 
@@ -55,7 +76,7 @@ impl CorsLayer {
     /// only for a service that only a proxy which sets those headers can reach: any client can
     /// send them.
     pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
-        self.trust_forwarded = trust;
+        Arc::make_mut(&mut self.shared).trust_forwarded = trust;
         self
     }
 }
@@ -98,16 +119,13 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let layer = &self.layer;
-        let view = request_view(&request, layer.scheme, layer.trust_forwarded);
+        let layer = &*self.layer.shared;
+        let (view, origin) = view_and_origin(&request, layer.scheme, layer.trust_forwarded);
         let decision = layer.policy.evaluate(&view);
-        let origin = request.headers().get(header::ORIGIN);
         let forwarded = match decision.action() {
             Action::Forward(forwarded) => forwarded,
             Action::Answer(answer) => {
                 let mut response = Response::new(CorsBody::local(&answer.body));
-                // A preflight answer has up to ten headers: size the map once.
-                *response.headers_mut() = http::HeaderMap::with_capacity(12);
                 *response.status_mut() =
                     StatusCode::from_u16(answer.status.code()).unwrap_or(StatusCode::FORBIDDEN);
                 decision.write_headers(&mut HttpHeaders {
@@ -115,7 +133,9 @@ where
                     fixed: &layer.fixed,
                     origin,
                 });
-                response.extensions_mut().insert(decision.verdict());
+                if layer.record_verdicts {
+                    response.extensions_mut().insert(decision.verdict());
+                }
                 return ResponseFuture {
                     state: State::Local {
                         response: Some(response),
@@ -130,7 +150,7 @@ where
                 fix_up: Some(FixUp {
                     forwarded,
                     origin,
-                    fixed: Arc::clone(&self.layer.fixed),
+                    shared: Arc::clone(&self.layer.shared),
                 }),
             },
         }
@@ -149,7 +169,7 @@ pin_project! {
 struct FixUp {
     forwarded: Forwarded,
     origin: Option<HeaderValue>,
-    fixed: Arc<Fixed>,
+    shared: Arc<Shared>,
 }
 
 pin_project! {
@@ -173,17 +193,19 @@ where
                 if let Some(FixUp {
                     forwarded,
                     origin,
-                    fixed,
+                    shared,
                 }) = fix_up.take()
                 {
                     forwarded.write_headers(&mut HttpHeaders {
                         map: response.headers_mut(),
-                        fixed: &fixed,
+                        fixed: &shared.fixed,
                         origin: origin.as_ref(),
                     });
-                    response
-                        .extensions_mut()
-                        .insert::<Verdict>(forwarded.verdict());
+                    if shared.record_verdicts {
+                        response
+                            .extensions_mut()
+                            .insert::<Verdict>(forwarded.verdict());
+                    }
                 }
                 Poll::Ready(Ok(response.map(CorsBody::inner)))
             }

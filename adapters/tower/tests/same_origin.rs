@@ -28,6 +28,7 @@ async fn verdict(layer: CorsLayer, headers: &[(&str, &str)]) -> (StatusCode, Opt
 
 fn layer() -> CorsLayer {
     CorsLayer::new(Policy::from_yaml("allow_origins: [https://other.test]").expect("valid"))
+        .record_verdicts(true)
 }
 
 const FROM_PUBLIC: [(&str, &str); 1] = [("origin", "https://api.example.com")];
@@ -74,4 +75,20 @@ async fn trusted_forwarding_headers_make_the_request_same_origin() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn verdicts_are_in_the_extensions_only_when_recorded() {
+    let allowed = [("origin", "https://other.test")];
+    let plain = CorsLayer::new(Policy::from_yaml("allow_origins: [https://other.test]").unwrap());
+    assert_eq!(verdict(plain, &allowed).await, (StatusCode::OK, None));
+    assert_eq!(
+        verdict(layer(), &allowed).await,
+        (StatusCode::OK, Some(Verdict::Actual))
+    );
+    // A local answer records it too.
+    assert!(matches!(
+        verdict(layer(), &FROM_PUBLIC).await,
+        (StatusCode::FORBIDDEN, Some(Verdict::Reject(_)))
+    ));
 }

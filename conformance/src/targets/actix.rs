@@ -30,27 +30,29 @@ impl Target for Actix {
         actix_web::rt::System::new().block_on(async move {
             let recorder: Rc<RefCell<Recorder>> = Rc::default();
             let handler_recorder = Rc::clone(&recorder);
-            let app = test::init_service(App::new().wrap(Cors::new(policy)).default_service(
-                web::to(move |req: HttpRequest| {
-                    let recorder = Rc::clone(&handler_recorder);
-                    async move {
-                        let mut recorder = recorder.borrow_mut();
-                        recorder.saw = Some(normalise_headers(
-                            req.headers()
-                                .iter()
-                                .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes())),
-                        ));
-                        let upstream = &recorder.upstream;
-                        let mut response = HttpResponse::build(
-                            actix_web::http::StatusCode::from_u16(upstream.status).unwrap(),
-                        );
-                        for (name, value) in &upstream.headers {
-                            response.append_header((name.as_str(), value.as_str()));
+            let app = test::init_service(
+                App::new()
+                    .wrap(Cors::new(policy).record_verdicts(true))
+                    .default_service(web::to(move |req: HttpRequest| {
+                        let recorder = Rc::clone(&handler_recorder);
+                        async move {
+                            let mut recorder = recorder.borrow_mut();
+                            recorder.saw = Some(normalise_headers(
+                                req.headers()
+                                    .iter()
+                                    .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes())),
+                            ));
+                            let upstream = &recorder.upstream;
+                            let mut response = HttpResponse::build(
+                                actix_web::http::StatusCode::from_u16(upstream.status).unwrap(),
+                            );
+                            for (name, value) in &upstream.headers {
+                                response.append_header((name.as_str(), value.as_str()));
+                            }
+                            response.body(upstream.body.clone())
                         }
-                        response.body(upstream.body.clone())
-                    }
-                }),
-            ))
+                    })),
+            )
             .await;
             let mut outcomes = Vec::new();
             for request in &case.requests {

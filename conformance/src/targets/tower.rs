@@ -38,7 +38,7 @@ impl Target for Tower {
     }
 
     fn run(&mut self, case: &Case) -> Vec<Outcome> {
-        let layer = CorsLayer::new(case.policy());
+        let layer = CorsLayer::new(case.policy()).record_verdicts(true);
         case.requests
             .iter()
             .map(|request| {
