@@ -83,13 +83,31 @@ impl HeaderField {
     }
 }
 
-/// Defines, in an adapter, `header_name(HeaderField) -> header::HeaderName` and
-/// `static_value(StaticValue) -> header::HeaderValue` over an `http`-style `header` module
-/// (`http::header`, `actix_web::http::header`, imported as `header`): constants built at
-/// compile time, so nothing is parsed or validated per response.
+/// Defines, in an adapter over an `http`-style `header` module (`http::header`,
+/// `actix_web::http::header`, imported as `header`): `header_name(HeaderField)` and
+/// `static_value(StaticValue)`, constants built at compile time so that nothing is parsed or
+/// validated per response, and `header_value(FieldValue, &FixedValues, origin)`, the typed
+/// value of what the core writes.
 #[macro_export]
-macro_rules! header_constants {
+macro_rules! header_conversions {
     ($header:ident) => {
+        /// The typed value of `value`: the policy's values from `fixed`, the request's
+        /// `origin`. The core only writes validated bytes; a value that does not convert is
+        /// `None` (skipped) rather than a panic.
+        fn header_value(
+            value: $crate::adapter::FieldValue<'_>,
+            fixed: &$crate::adapter::FixedValues<$header::HeaderValue>,
+            origin: Option<&$header::HeaderValue>,
+        ) -> Option<$header::HeaderValue> {
+            use $crate::adapter::FieldValue as V;
+            match value {
+                V::Static(value) => Some(static_value(value)),
+                V::Policy(field) => fixed.get(field).cloned(),
+                V::RequestOrigin => origin.cloned(),
+                V::Bytes(bytes) => $header::HeaderValue::from_bytes(bytes).ok(),
+            }
+        }
+
         /// The name of each header the core writes.
         fn header_name(field: $crate::adapter::HeaderField) -> $header::HeaderName {
             use $crate::adapter::HeaderField as F;

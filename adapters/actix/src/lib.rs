@@ -138,7 +138,7 @@ pub struct CorsMiddleware<S> {
 /// The policy's fixed header values, built once per middleware factory.
 type Fixed = FixedValues<HeaderValue>;
 
-polycors::header_constants!(header);
+polycors::header_conversions!(header);
 
 /// An actix header map as the core's [`ResponseHeaders`].
 struct ActixHeaders<'a> {
@@ -198,15 +198,7 @@ impl ResponseHeaders for ActixHeaders<'_> {
     }
 
     fn set(&mut self, field: HeaderField, value: FieldValue<'_>) {
-        // The core only writes validated bytes; a value that does not convert is skipped rather
-        // than risk a panic.
-        let value = match value {
-            FieldValue::Static(value) => Some(static_value(value)),
-            FieldValue::Policy(field) => self.fixed.get(field).cloned(),
-            FieldValue::RequestOrigin => self.origin.cloned(),
-            FieldValue::Bytes(bytes) => HeaderValue::from_bytes(bytes).ok(),
-        };
-        if let Some(value) = value {
+        if let Some(value) = header_value(value, self.fixed, self.origin) {
             self.map.insert(header_name(field), value);
         }
     }

@@ -5,7 +5,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use polycors::RequestView;
 use polycors::adapter::{FieldValue, FixedValues, HeaderField, ResponseHeaders};
 
-polycors::header_constants!(header);
+polycors::header_conversions!(header);
 
 /// Builds the core's view of an `http` request. `scheme` overrides the URI's scheme;
 /// `trust_forwarded` takes `Forwarded` / `X-Forwarded-*` as the client's view of the request.
@@ -76,15 +76,7 @@ impl ResponseHeaders for HttpHeaders<'_> {
     }
 
     fn set(&mut self, field: HeaderField, value: FieldValue<'_>) {
-        // The core only writes validated bytes; a value that does not convert is skipped rather
-        // than risk a panic.
-        let value = match value {
-            FieldValue::Static(value) => Some(static_value(value)),
-            FieldValue::Policy(field) => self.fixed.get(field).cloned(),
-            FieldValue::RequestOrigin => self.origin.cloned(),
-            FieldValue::Bytes(bytes) => HeaderValue::from_bytes(bytes).ok(),
-        };
-        if let Some(value) = value {
+        if let Some(value) = header_value(value, self.fixed, self.origin) {
             self.map.insert(header_name(field), value);
         }
     }
