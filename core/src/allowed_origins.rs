@@ -90,7 +90,7 @@ pub(crate) struct AllowedOrigins {
     /// `null`.
     pub(crate) null: bool,
     exact: Vec<Exact>,
-    /// Index into `exact`, when it is longer than [`LINEAR_MAX`].
+    /// Index into `exact` (consulted when it is longer than [`LINEAR_MAX`]).
     exact_table: Table<usize>,
     patterns: Vec<OriginPattern>,
     index: PatternIndex,
@@ -101,7 +101,7 @@ impl AllowedOrigins {
     pub(crate) fn insert_exact(&mut self, parts: &OriginParts<'_>) -> bool {
         let mut bytes = Vec::new();
         parts.write_normalised(&mut bytes);
-        if self.exact.iter().any(|e| *e.bytes == *bytes) {
+        if self.exact_table.contains_key(bytes.as_slice()) {
             return false;
         }
         // The normalised form of an origin is an origin.
@@ -111,22 +111,14 @@ impl AllowedOrigins {
         let scheme_end = normal.scheme.len();
         let host_end = scheme_end + 3 + normal.host.len();
         let port = normal.port;
-        let exact = Exact {
-            bytes: bytes.into(),
+        let bytes: Box<[u8]> = bytes.into();
+        self.exact_table.insert(bytes.clone(), self.exact.len());
+        self.exact.push(Exact {
+            bytes,
             scheme_end,
             host_end,
             port,
-        };
-        if self.exact.len() == LINEAR_MAX {
-            for (i, e) in self.exact.iter().enumerate() {
-                self.exact_table.insert(e.bytes.clone(), i);
-            }
-        }
-        if self.exact.len() >= LINEAR_MAX {
-            self.exact_table
-                .insert(exact.bytes.clone(), self.exact.len());
-        }
-        self.exact.push(exact);
+        });
         true
     }
 

@@ -46,12 +46,19 @@ pub(crate) fn classify(bytes: &[u8]) -> TokenShape {
         all &= class;
         any |= class;
     }
-    if bytes.is_empty() || all & TCHAR == 0 {
-        TokenShape::Invalid
-    } else if any & UPPERCASE == 0 {
-        TokenShape::Lowercase
-    } else {
-        TokenShape::Mixed
+    TokenShape::of(bytes, all, any)
+}
+
+impl TokenShape {
+    /// The shape of `bytes`, from the AND (`all`) and the OR (`any`) of its bytes' classes.
+    fn of(bytes: &[u8], all: u8, any: u8) -> Self {
+        if bytes.is_empty() || all & TCHAR == 0 {
+            Self::Invalid
+        } else if any & UPPERCASE == 0 {
+            Self::Lowercase
+        } else {
+            Self::Mixed
+        }
     }
 }
 
@@ -71,14 +78,7 @@ pub(crate) fn token_items(list: &[u8]) -> impl Iterator<Item = (&[u8], TokenShap
         }
         let item = &bytes[..end];
         rest = bytes.get(end + 1..);
-        let shape = if item.is_empty() || all & TCHAR == 0 {
-            TokenShape::Invalid
-        } else if any & UPPERCASE == 0 {
-            TokenShape::Lowercase
-        } else {
-            TokenShape::Mixed
-        };
-        Some((item, shape))
+        Some((item, TokenShape::of(item, all, any)))
     })
 }
 
