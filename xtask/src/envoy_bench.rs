@@ -26,19 +26,8 @@ use std::time::Duration;
 use polycors_envoy_runner::{Bootstrap, Cluster, Envoy, HttpFilter, Listener, Options, Route};
 use serde_json::json;
 
-use crate::load::{rss_kib, wrk_result};
+use crate::load::{WRK_STATUS_REPORT, rss_kib, wrk_result};
 use crate::{artifacts, deps};
-
-/// The seed's test WasmPlugin configuration (the same as `serve`'s default).
-const POLYCORS_CONFIG: &str = r#"{
-  "allow_origins": ["http://httpbin.example.net"],
-  "allow_origin_patterns": ["http://*.example.com:[*]", "http://*.example.org:[9090,8080]"],
-  "allow_methods": ["GET", "POST", "PATCH"],
-  "allow_headers": ["Content-Type", "Token", "Authorization"],
-  "expose_headers": ["X-Custom-Header", "X-Env-UTM"],
-  "allow_credentials": true,
-  "max_age": 3600
-}"#;
 
 /// The same policy for Envoy's CORS filter (`CorsPolicy`): the patterns as anchored regexes.
 fn native_policy() -> serde_json::Value {
@@ -62,13 +51,11 @@ const KINDS: [&str; 4] = ["actual", "preflight", "rejected", "no-origin"];
 const ALLOWED_ORIGIN: &str = "http://httpbin2.example.org:9090";
 const REJECTED_ORIGIN: &str = "http://evil.example";
 
-/// wrk's script: one request kind per run (the script argument), with the headers a browser
-/// sends; counts statuses so a run whose answers are not the expected ones is caught.
+/// wrk's requests (after [`WRK_STATUS_REPORT`], whose status counts catch a run whose answers
+/// are not the expected ones): one request kind per run (the script argument), with the
+/// headers a browser sends.
 const SCRIPT: &str = r#"
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
 local req
-s2xx, s403, sother = 0, 0, 0
 function init(args)
   local kind = args[1]
   local h = { Host = "httpbin.example.com",
@@ -88,17 +75,6 @@ function init(args)
   req = wrk.format(method, "/anything/get?foo=1", h)
 end
 function request() return req end
-function response(status, headers, body)
-  if status < 300 then s2xx = s2xx + 1 elseif status == 403 then s403 = s403 + 1 else sother = sother + 1 end
-end
-function done(summary, latency, requests)
-  local a, b, c = 0, 0, 0
-  for _, t in ipairs(threads) do a = a + t:get("s2xx"); b = b + t:get("s403"); c = c + t:get("sother") end
-  local e = summary.errors
-  io.write(string.format("RESULT requests=%d seconds=%.3f p50_us=%d p99_us=%d ok=%d forbidden=%d other=%d socket_errors=%d\n",
-    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99), a, b, c,
-    e.connect + e.read + e.write + e.timeout))
-end
 "#;
 
 struct Settings {
@@ -179,14 +155,14 @@ fn bootstrap(variant: &str, extra: &[(String, PathBuf)]) -> Bootstrap {
         "floor" => vec![HttpFilter::wasm(&polycors_artifacts::floor_wasm(), "")],
         "polycors" => vec![HttpFilter::wasm(
             &polycors_artifacts::plugin_wasm(),
-            POLYCORS_CONFIG,
+            polycors_artifacts::SEED_CONFIG,
         )],
         other => {
             let (_, module) = extra
                 .iter()
                 .find(|(name, _)| name == other)
                 .expect("a variant");
-            vec![HttpFilter::wasm(module, POLYCORS_CONFIG)]
+            vec![HttpFilter::wasm(module, polycors_artifacts::SEED_CONFIG)]
         }
     };
     filters.push(HttpFilter::Respond { status: 200 });
@@ -334,7 +310,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     check_answers(&envoys)?;
 
     let script = polycors_artifacts::target_dir().join("envoy-bench.lua");
-    let script_text = SCRIPT
+    let script_text = format!("{WRK_STATUS_REPORT}{SCRIPT}")
         .replace("ALLOWED", ALLOWED_ORIGIN)
         .replace("REJECTED", REJECTED_ORIGIN);
     std::fs::write(&script, script_text).map_err(|e| format!("{}: {e}", script.display()))?;

@@ -5,14 +5,12 @@ use std::process::Command;
 use crate::process::{cargo, execute, seconds_arg};
 use crate::{artifacts, deps};
 
-/// wrk's script: an even mix of allowed preflights, allowed actual requests and two kinds of
-/// rejection (origin on a preflight, origin on an actual request), counting statuses.
+/// wrk's requests (after [`WRK_STATUS_REPORT`]): an even mix of allowed preflights, allowed
+/// actual requests and two kinds of rejection (origin on a preflight, origin on an actual
+/// request).
 const LOAD_SCRIPT: &str = r#"
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
 local requests = {}
 local i = 0
-s2xx, s403, sother = 0, 0, 0
 function init(args)
   local host, good, bad = "httpbin.example.com", "http://httpbin2.example.org:9090", "http://evil.example"
   if args[1] == "actual" then
@@ -30,6 +28,14 @@ function request()
   i = i + 1
   return requests[(i % #requests) + 1]
 end
+"#;
+
+/// The part of every wrk script that counts statuses per thread and prints the `RESULT` line
+/// [`wrk_result`] reads; a script adds its own `init` and `request`.
+pub const WRK_STATUS_REPORT: &str = r#"
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+s2xx, s403, sother = 0, 0, 0
 function response(status, headers, body)
   if status < 300 then s2xx = s2xx + 1 elseif status == 403 then s403 = s403 + 1 else sother = sother + 1 end
 end
@@ -71,7 +77,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     execute(cargo().args(["build", "--release", "--package", "polycors-serve"]))?;
     let serve = polycors_artifacts::target_dir().join("release/polycors-serve");
     let script = polycors_artifacts::target_dir().join("load-mix.lua");
-    std::fs::write(&script, LOAD_SCRIPT).map_err(|e| format!("{}: {e}", script.display()))?;
+    std::fs::write(&script, format!("{WRK_STATUS_REPORT}{LOAD_SCRIPT}"))
+        .map_err(|e| format!("{}: {e}", script.display()))?;
 
     let mut rows = Vec::new();
     for adapter in ["tower", "actix", "proxy-wasm"] {
