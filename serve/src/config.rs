@@ -3,28 +3,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// The seed's test WasmPlugin configuration (`../shared/seed/cors-plugin.md`, Testing).
-pub const DEFAULT_CONFIG: &str = "\
-allow_origins:
-  - http://httpbin.example.net
-allow_origin_patterns:
-  - http://*.example.com:[*]
-  - http://*.example.org:[9090,8080]
-allow_methods:
-  - GET
-  - POST
-  - PATCH
-allow_headers:
-  - Content-Type
-  - Token
-  - Authorization
-expose_headers:
-  - X-Custom-Header
-  - X-Env-UTM
-allow_credentials: true
-max_age: 3600
-";
-
 pub const USAGE: &str = "\
 polycors-serve: a local HTTP server enforcing a CORS policy in front of an httpbin-like upstream
 
@@ -134,7 +112,7 @@ impl Options {
     pub fn config_text(&self) -> Result<(String, String), String> {
         match &self.config {
             None => Ok((
-                DEFAULT_CONFIG.to_owned(),
+                polycors_artifacts::SEED_CONFIG.to_owned(),
                 "the seed's test WasmPlugin config (built in)".into(),
             )),
             Some(path) => std::fs::read_to_string(path)

@@ -7,16 +7,6 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use polycors_wasm_host::{HttpRequest, HttpResponse, Plugin};
 
-const SEED_CONFIG: &[u8] = br#"{
-  "allow_origins": ["http://httpbin.example.net"],
-  "allow_origin_patterns": ["http://*.example.com:[*]", "http://*.example.org:[9090,8080]"],
-  "allow_methods": ["GET", "POST", "PATCH"],
-  "allow_headers": ["Content-Type", "Token", "Authorization"],
-  "expose_headers": ["X-Custom-Header", "X-Env-UTM"],
-  "allow_credentials": true,
-  "max_age": 3600
-}"#;
-
 fn request(kind: &str) -> HttpRequest {
     let request = HttpRequest::new(
         if kind == "actual" { "GET" } else { "OPTIONS" },
@@ -41,7 +31,7 @@ fn request(kind: &str) -> HttpRequest {
 fn plugin(c: &mut Criterion) {
     let plugin = Plugin::load(&polycors_artifacts::plugin_wasm()).unwrap_or_else(|e| panic!("{e}"));
     let mut instance = plugin
-        .instantiate(SEED_CONFIG)
+        .instantiate(polycors_artifacts::SEED_CONFIG.as_bytes())
         .unwrap_or_else(|e| panic!("{e}"));
     let upstream = || {
         HttpResponse::new(200)
