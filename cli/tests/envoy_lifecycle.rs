@@ -72,8 +72,15 @@ fn an_invalid_configuration_exits_non_zero_naming_the_field() {
         "allow_origins: ['http://a.test/app']\nmax_age: -1\n",
     )
     .expect("written");
-    let output = Command::new(env!("CARGO_BIN_EXE_polycors-serve"))
-        .args(["--adapter", "envoy", "--listen", "127.0.0.1:0", "--config"])
+    let output = Command::new(env!("CARGO_BIN_EXE_polycors"))
+        .args([
+            "serve",
+            "--adapter",
+            "envoy",
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+        ])
         .arg(&config)
         .output()
         .expect("serve runs");

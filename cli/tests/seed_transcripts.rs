@@ -1,4 +1,4 @@
-//! Starts `polycors-serve` for each adapter on a free loopback port and replays the seed's curl
+//! Starts `polycors serve` for each adapter on a free loopback port and replays the seed's curl
 //! transcripts (`cors-plugin.md`, "Request Testing") over real TCP.
 //!
 //! The proxy-wasm run needs the built plugin (`cargo xtask build`; the README's test command

@@ -139,15 +139,21 @@ pub(crate) fn parse_json(bytes: &[u8]) -> Result<Value, InvalidConfig> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(bytes).map_err(|e| syntax(e.to_string()))
+    serde_json::from_slice(bytes).map_err(|e| json_syntax(&e))
 }
 
 /// Parses YAML text into a document, bounded in size.
 #[cfg(feature = "yaml")]
 pub(crate) fn parse_yaml(text: &str) -> Result<Value, InvalidConfig> {
+    check_yaml_text(text)?;
+    serde_yaml::from_str(text).map_err(|e| yaml_syntax(&e))
+}
+
+/// Refuses YAML text too large or too deeply nested to parse safely.
+#[cfg(feature = "yaml")]
+pub(crate) fn check_yaml_text(text: &str) -> Result<(), InvalidConfig> {
     check_size(text.len())?;
-    check_flow_nesting(text)?;
-    serde_yaml::from_str(text).map_err(|e| syntax(e.to_string()))
+    check_flow_nesting(text)
 }
 
 /// How deep `[` / `{` may nest in a YAML document. The YAML parser's time grows faster than
@@ -166,8 +172,10 @@ fn check_flow_nesting(text: &str) -> Result<(), InvalidConfig> {
     let mut comment = false;
     let mut escaped = false;
     let mut previous = b'\n';
-    for &byte in text.as_bytes() {
+    let (mut line, mut line_start) = (1, 0);
+    for (at, &byte) in text.as_bytes().iter().enumerate() {
         if byte == b'\n' {
+            (line, line_start) = (line + 1, at + 1);
             (quote, comment, escaped) = (None, false, false);
         } else if comment {
             // Skipped to the end of the line.
@@ -186,9 +194,13 @@ fn check_flow_nesting(text: &str) -> Result<(), InvalidConfig> {
                 b'[' | b'{' => {
                     depth += 1;
                     if depth > MAX_FLOW_NESTING {
-                        return Err(syntax(format!(
-                            "the document nests lists or mappings deeper than {MAX_FLOW_NESTING} levels"
-                        )));
+                        let column = text[line_start..at].chars().count() + 1;
+                        return Err(syntax(
+                            format!(
+                                "the document nests lists or mappings deeper than {MAX_FLOW_NESTING} levels"
+                            ),
+                            Some((line, column)),
+                        ));
                     }
                 }
                 b']' | b'}' => depth = depth.saturating_sub(1),
@@ -209,8 +221,25 @@ fn check_size(size: usize) -> Result<(), InvalidConfig> {
     Ok(())
 }
 
-fn syntax(message: String) -> InvalidConfig {
-    ConfigError::new(Location::default(), ConfigErrorKind::Syntax { message }).into()
+pub(crate) fn syntax(message: String, position: Option<(usize, usize)>) -> InvalidConfig {
+    ConfigError::new(
+        Location::default(),
+        ConfigErrorKind::Syntax { message, position },
+    )
+    .into()
+}
+
+/// A JSON parser error, with its position.
+pub(crate) fn json_syntax(error: &serde_json::Error) -> InvalidConfig {
+    let position = (error.line() > 0).then(|| (error.line(), error.column()));
+    syntax(error.to_string(), position)
+}
+
+/// A YAML parser error, with its position.
+#[cfg(feature = "yaml")]
+pub(crate) fn yaml_syntax(error: &serde_yaml::Error) -> InvalidConfig {
+    let position = error.location().map(|l| (l.line(), l.column()));
+    syntax(error.to_string(), position)
 }
 
 pub(crate) fn type_name(value: &Value) -> &'static str {

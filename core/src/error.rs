@@ -86,6 +86,8 @@ pub enum ConfigErrorKind {
     Syntax {
         /// The parser's message.
         message: String,
+        /// Where the parser stopped (1-based line and column), when it says.
+        position: Option<(usize, usize)>,
     },
     /// The document is larger than [`crate::limits::MAX_CONFIG_BYTES`].
     TooLarge {
@@ -179,9 +181,15 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.location)?;
-        match &self.kind {
-            ConfigErrorKind::Syntax { message } => write!(f, "not valid YAML or JSON: {message}"),
+        write!(f, "{}: {}", self.location, self.kind)
+    }
+}
+
+/// What is wrong and what to fix, without where (see [`ConfigError`] for both).
+impl fmt::Display for ConfigErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigErrorKind::Syntax { message, .. } => write!(f, "not valid YAML or JSON: {message}"),
             ConfigErrorKind::TooLarge { size } => write!(
                 f,
                 "the document is {size} bytes; at most {} are accepted",
@@ -345,41 +353,77 @@ pub enum Warning {
     },
 }
 
+impl Warning {
+    /// Where the warning is: the item it is about, or the field for whole-policy warnings.
+    pub fn location(&self) -> Location {
+        match self {
+            Self::CredentialsWithAnyOrigin | Self::CredentialsWithAnyPattern => {
+                Location::field("allow_credentials")
+            }
+            Self::NullOriginAllowed | Self::InsecureOriginWithCredentials { .. } => {
+                Location::field("allow_origins")
+            }
+            Self::ExposeAllWithCredentials => Location::field("expose_headers"),
+            Self::MaxAgeAboveBrowserCap { .. } => Location::field("max_age"),
+            Self::WildcardInsideLabel { location, .. }
+            | Self::ForbiddenRequestHeader { location, .. }
+            | Self::AccessControlName { location, .. }
+            | Self::RedundantItem { location, .. } => location.clone(),
+        }
+    }
+
+    /// What the warning says and what to do, without where.
+    pub fn detail(&self) -> WarningDetail<'_> {
+        WarningDetail(self)
+    }
+}
+
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::CredentialsWithAnyOrigin => f.write_str(
-                "allow_credentials is ignored because allow_origins contains \"*\"; use allow_origin_patterns: [\"*\"] to reflect origins with credentials",
+        write!(f, "{}: {}", self.location(), self.detail())
+    }
+}
+
+/// What a [`Warning`] says, without where ([`Warning::location`]).
+#[derive(Debug, Clone, Copy)]
+pub struct WarningDetail<'a>(&'a Warning);
+
+impl fmt::Display for WarningDetail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Warning as W;
+        match self.0 {
+            W::CredentialsWithAnyOrigin => f.write_str(
+                "ignored because allow_origins contains \"*\"; use allow_origin_patterns: [\"*\"] to reflect origins with credentials",
             ),
-            Self::CredentialsWithAnyPattern => f.write_str(
-                "allow_origin_patterns \"*\" with allow_credentials lets any site read credentialed responses",
+            W::CredentialsWithAnyPattern => f.write_str(
+                "with the allow_origin_patterns \"*\", any site may read credentialed responses",
             ),
-            Self::NullOriginAllowed => f.write_str(
-                "allow_origins has \"null\": sandboxed frames and local files of any site send that origin",
+            W::NullOriginAllowed => f.write_str(
+                "has \"null\": sandboxed frames and local files of any site send that origin",
             ),
-            Self::InsecureOriginWithCredentials { origin } => write!(
+            W::InsecureOriginWithCredentials { origin } => write!(
                 f,
-                "allow_origins has {} with allow_credentials: credentials would be readable over plain HTTP",
+                "has {} with allow_credentials: credentials would be readable over plain HTTP",
                 Quoted(origin)
             ),
-            Self::ExposeAllWithCredentials => f.write_str(
-                "expose_headers \"*\" with allow_credentials: browsers take \"*\" literally, so the response's own header names are exposed instead",
+            W::ExposeAllWithCredentials => f.write_str(
+                "\"*\" with allow_credentials: browsers take \"*\" literally, so the response's own header names are exposed instead",
             ),
-            Self::MaxAgeAboveBrowserCap { max_age } => write!(
+            W::MaxAgeAboveBrowserCap { max_age } => write!(
                 f,
-                "max_age: {max_age} is above {}; browsers cap it (WebKit at 600 seconds, Chromium at 7200, Firefox at 86400), so use at most {} for the same caching everywhere",
+                "{max_age} is above {}; browsers cap it (WebKit at 600 seconds, Chromium at 7200, Firefox at 86400), so use at most {} for the same caching everywhere",
                 crate::defaults::MAX_AGE_ALL_BROWSERS,
                 crate::defaults::MAX_AGE_ALL_BROWSERS,
             ),
-            Self::WildcardInsideLabel {
-                location,
+            W::WildcardInsideLabel {
                 pattern,
                 example,
                 suggestion,
+                ..
             } => {
                 write!(
                     f,
-                    "{location}: in {}, \"*\" is not a whole label, so it also matches {}",
+                    "in {}, \"*\" is not a whole label, so it also matches {}",
                     Quoted(pattern),
                     Quoted(example)
                 )?;
@@ -388,27 +432,27 @@ impl fmt::Display for Warning {
                     None => f.write_str("; make sure every origin it matches is yours"),
                 }
             }
-            Self::ForbiddenRequestHeader { location, name } => write!(
+            W::ForbiddenRequestHeader { name, .. } => write!(
                 f,
-                "{location}: {} is a header browsers never let a page send (a forbidden request header), so allowing it changes nothing; remove it",
+                "{} is a header browsers never let a page send (a forbidden request header), so allowing it changes nothing; remove it",
                 Quoted(name)
             ),
-            Self::AccessControlName { location, name } if location.field == "expose_headers" => {
+            W::AccessControlName { location, name } if location.field == "expose_headers" => {
                 write!(
                     f,
-                    "{location}: {} is a CORS header: the policy writes those itself and removes the application's, so there is nothing to expose; remove it",
+                    "{} is a CORS header: the policy writes those itself and removes the application's, so there is nothing to expose; remove it",
                     Quoted(name)
                 )
             }
-            Self::AccessControlName { location, name } => write!(
+            W::AccessControlName { name, .. } => write!(
                 f,
-                "{location}: {} is a CORS header, which belongs on responses: a page that sends it has a bug that allowing it only hides; remove it (and fix the page)",
+                "{} is a CORS header, which belongs on responses: a page that sends it has a bug that allowing it only hides; remove it (and fix the page)",
                 Quoted(name)
             ),
-            Self::RedundantItem { location, item } => {
+            W::RedundantItem { item, .. } => {
                 write!(
                     f,
-                    "{location}: {} is redundant (a duplicate, or covered by \"*\")",
+                    "{} is redundant (a duplicate, or covered by \"*\")",
                     Quoted(item)
                 )
             }

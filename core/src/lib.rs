@@ -48,6 +48,7 @@ mod allowed_origins;
 mod config;
 pub mod decision;
 pub mod defaults;
+pub mod document;
 pub mod error;
 mod evaluate;
 mod fetch;

@@ -160,6 +160,76 @@ impl ScopedPolicies {
             .or_else(|| self.global.as_ref().map(|policy| (Scope::Global, policy)))
     }
 
+    /// Why [`select_scoped`](Self::select_scoped) picks what it picks for `route`, in words:
+    /// which match lists of the chosen rule matched, or why no rule did.
+    pub fn selection_reason(&self, route: &RouteInfo<'_>) -> String {
+        let missing = |needed: bool, value: Option<&[u8]>, what: &str| {
+            (needed && value.is_none()).then(|| format!(" (no {what} was given)"))
+        };
+        let needs = self.route_needs();
+        let unknown: String = [
+            missing(needs.route_name, route.route_name, "route name"),
+            missing(needs.authority, route.authority, "authority"),
+            missing(needs.cluster_name, route.cluster_name, "cluster name"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match self.select_scoped(route) {
+            Some((Scope::Rule(index), _)) => {
+                let rule = &self.rules[index];
+                let show = |bytes: Option<&[u8]>| {
+                    String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned()
+                };
+                let lists = [
+                    (
+                        !rule.routes.is_empty(),
+                        "_match_route_ lists the route name",
+                        route.route_name,
+                    ),
+                    (
+                        !rule.route_prefixes.is_empty(),
+                        "_match_route_prefix_ has a prefix of the route name",
+                        route.route_name,
+                    ),
+                    (
+                        !rule.domains.is_empty(),
+                        "_match_domain_ matches the authority",
+                        route.authority,
+                    ),
+                    (
+                        !rule.services.is_empty(),
+                        "_match_service_ matches the cluster",
+                        route.cluster_name,
+                    ),
+                ];
+                let parts: Vec<String> = lists
+                    .iter()
+                    .filter(|(used, ..)| *used)
+                    .map(|(_, what, value)| format!("{what} {:?}", show(*value)))
+                    .collect();
+                let earlier = match index {
+                    0 => String::new(),
+                    1 => "; _rules_[0] did not match".to_owned(),
+                    n => format!("; _rules_[0] to _rules_[{}] did not match", n - 1),
+                };
+                format!("the first matching rule: {}{earlier}", parts.join(" and "))
+            }
+            Some((Scope::Global, _)) if self.rules.is_empty() => {
+                "the global policy: the configuration has no _rules_".to_owned()
+            }
+            Some((Scope::Global, _)) => format!(
+                "the global policy: none of the {} _rules_ matched{unknown}",
+                self.rules.len()
+            ),
+            None => format!(
+                "no policy: none of the {} _rules_ matched{unknown} and there is no global \
+                 policy, so the request is left untouched",
+                self.rules.len()
+            ),
+        }
+    }
+
     /// The policy a [`Scope`] names, if the configuration has it.
     pub fn get(&self, scope: Scope) -> Option<&Policy> {
         match scope {
@@ -184,6 +254,11 @@ impl ScopedPolicies {
     /// configuration loaded here can be given to the plugin as is.
     pub fn to_json(&self) -> String {
         self.document.to_string()
+    }
+
+    /// How many `_rules_` entries the configuration has.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
     }
 
     /// The global policy, if the configuration has one.

@@ -74,8 +74,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let seconds = seconds_arg(args, 10, "load")?;
     deps::debian(&[("wrk", "/usr/bin/wrk")], "`cargo xtask load`")?;
     artifacts::build_plugins()?;
-    execute(cargo().args(["build", "--release", "--package", "polycors-serve"]))?;
-    let serve = polycors_artifacts::target_dir().join("release/polycors-serve");
+    execute(cargo().args(["build", "--release", "--package", "polycors-cli"]))?;
+    let serve = polycors_artifacts::target_dir().join("release/polycors");
     let script = polycors_artifacts::target_dir().join("load-mix.lua");
     std::fs::write(&script, format!("{WRK_STATUS_REPORT}{LOAD_SCRIPT}"))
         .map_err(|e| format!("{}: {e}", script.display()))?;
@@ -85,7 +85,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let mut runs = Vec::new();
         for policy in [true, false] {
             let mut command = Command::new(&serve);
-            command.args(["--listen", "127.0.0.1:0", "--quiet", "--adapter", adapter]);
+            command.args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--quiet",
+                "--adapter",
+                adapter,
+            ]);
             if !policy {
                 command.arg("--no-policy");
             }

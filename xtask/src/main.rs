@@ -85,7 +85,7 @@ fn test(args: &[String]) -> Result<(), String> {
 fn e2e() -> Result<(), String> {
     deps::for_tests()?;
     artifacts::build_plugins()?;
-    execute(cargo().args(["test", "--package", "polycors-serve", "--test", "browser"]))
+    execute(cargo().args(["test", "--package", "polycors-cli", "--test", "browser"]))
 }
 
 fn serve(args: &[String]) -> Result<(), String> {
@@ -103,7 +103,7 @@ fn serve(args: &[String]) -> Result<(), String> {
     }
     execute(
         cargo()
-            .args(["run", "--quiet", "--package", "polycors-serve", "--"])
+            .args(["run", "--quiet", "--package", "polycors-cli", "--", "serve"])
             .args(args),
     )
 }

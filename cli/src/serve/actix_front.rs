@@ -8,8 +8,8 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use polycors::{Policy, Verdict};
 use polycors_actix::Cors;
 
-use crate::report;
-use crate::upstream::{UpstreamRequest, httpbin};
+use super::log;
+use super::upstream::{UpstreamRequest, httpbin};
 
 async fn upstream(request: HttpRequest, body: web::Bytes) -> HttpResponse {
     let headers = request
@@ -45,10 +45,10 @@ pub fn serve(listener: TcpListener, policy: Option<Policy>) -> std::io::Result<(
             App::new()
                 .wrap(Condition::new(
                     enabled,
-                    Cors::new(policy.clone()).record_verdicts(!report::quiet()),
+                    Cors::new(policy.clone()).record_verdicts(!log::quiet()),
                 ))
                 .wrap_fn(move |request, service| {
-                    if report::quiet() {
+                    if log::quiet() {
                         let call = service.call(request);
                         return Box::pin(call) as futures_util::future::LocalBoxFuture<'static, _>;
                     }
@@ -64,11 +64,11 @@ pub fn serve(listener: TcpListener, policy: Option<Policy>) -> std::io::Result<(
                         let verdict = response.response().extensions().get::<Verdict>().copied();
                         println!(
                             "{}",
-                            report::line(
+                            log::line(
                                 &method,
                                 &target,
                                 origin.as_deref(),
-                                &report::decision(verdict),
+                                &log::decision(verdict),
                                 response.status().as_u16()
                             )
                         );

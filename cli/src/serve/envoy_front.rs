@@ -11,7 +11,8 @@ use polycors_envoy_runner::{
     Bootstrap, Cluster, Envoy, EnvoyError, HttpFilter, Listener, Options, Route,
 };
 
-use crate::{WORKERS, hyper_front, report, runtime};
+use super::log;
+use super::{WORKERS, hyper_front, runtime};
 
 /// The listener's name in Envoy's configuration.
 const LISTENER: &str = "polycors-serve";
@@ -60,8 +61,8 @@ pub fn serve(
     let options = Options {
         concurrency: u32::try_from(WORKERS).unwrap_or(2),
         log_level: "warning".into(),
-        component_log_level: (!report::quiet()).then(|| "wasm:debug".into()),
-        // This thread owns Envoy until the end: killing polycors-serve stops Envoy too.
+        component_log_level: (!log::quiet()).then(|| "wasm:debug".into()),
+        // This thread owns Envoy until the end: killing polycors serve stops Envoy too.
         die_with_parent: true,
         ..Options::default()
     };
@@ -123,7 +124,7 @@ fn follow(path: &Path) {
         }
         while let Some(end) = pending.find('\n') {
             let line: String = pending.drain(..=end).collect();
-            if let Some(request) = report::plugin_line(&line) {
+            if let Some(request) = log::plugin_line(&line) {
                 println!("{request}");
             } else if line.contains("][wasm]")
                 && (line.contains("[error]") || line.contains("[critical]"))

@@ -13,8 +13,8 @@ use polycors_tower::CorsLayer;
 use polycors_wasm_host::{HttpRequest, HttpResponse, PluginInstance, upstream_lines};
 use tower::{Layer, ServiceExt, service_fn};
 
-use crate::report;
-use crate::upstream::{UpstreamRequest, UpstreamResponse, httpbin};
+use super::log;
+use super::upstream::{UpstreamRequest, UpstreamResponse, httpbin};
 
 type Body = Full<Bytes>;
 
@@ -36,7 +36,7 @@ struct Seen {
 
 impl Seen {
     fn of<B>(request: &Request<B>) -> Option<Self> {
-        (!report::quiet()).then(|| Self {
+        (!log::quiet()).then(|| Self {
             method: request.method().to_string(),
             target: request.uri().to_string(),
             origin: request
@@ -48,10 +48,10 @@ impl Seen {
 
     /// Prints the line for the response: the verdict the layer put in its extensions.
     fn log<B>(self, response: &Response<B>) {
-        let decision = report::decision(response.extensions().get::<Verdict>().copied());
+        let decision = log::decision(response.extensions().get::<Verdict>().copied());
         println!(
             "{}",
-            report::line(
+            log::line(
                 &self.method,
                 &self.target,
                 self.origin.as_deref(),
@@ -129,7 +129,7 @@ pub async fn serve_tower(listener: tokio::net::TcpListener, policy: Policy) -> s
     // `cargo xtask serve` listens on plain HTTP: the scheme is known.
     let cors = CorsLayer::new(policy)
         .scheme("http")
-        .record_verdicts(!report::quiet());
+        .record_verdicts(!log::quiet());
     let service = cors.layer(service_fn(upstream));
     accept_loop(listener, move |request: Request<Incoming>| {
         let seen = Seen::of(&request);
@@ -220,7 +220,7 @@ pub async fn serve_proxy_wasm(
                 for line in instance.take_log() {
                     if matches!(line.level, "warn" | "error" | "critical" | "stderr") {
                         eprintln!("plugin {}: {}", line.level, line.message.trim_end());
-                    } else if let Some(line) = report::plugin_line(&line.message) {
+                    } else if let Some(line) = log::plugin_line(&line.message) {
                         println!("{line}");
                     }
                 }

@@ -1,56 +1,24 @@
-//! `polycors-serve` (run it with `cargo xtask serve`): a local HTTP server that enforces a
-//! polycors policy through the tower, actix-web or proxy-wasm adapter (in the wasmtime host or
-//! in a real Envoy), in front of a built-in httpbin-like upstream, logging one line per request
-//! with what the adapter decided.
-
-#![forbid(unsafe_code)]
+//! `polycors serve` (also `cargo xtask serve`): a local HTTP server that enforces a polycors
+//! policy through the tower, actix-web or proxy-wasm adapter (in the wasmtime host or in a
+//! real Envoy), in front of a built-in httpbin-like upstream, logging one line per request with
+//! what the adapter decided.
 
 mod actix_front;
-mod config;
 mod envoy_front;
 mod hyper_front;
-mod report;
+mod log;
+mod options;
 mod upstream;
-
-use std::process::ExitCode;
 
 use polycors::{Policy, ScopedPolicies};
 use polycors_wasm_host::Plugin;
 
-use crate::config::{Adapter, Options, USAGE};
+pub use options::{Adapter, ServeArgs};
 
-fn main() -> ExitCode {
-    let options = match Options::parse(std::env::args().skip(1)) {
-        Ok(options) => options,
-        Err(message) => {
-            if message.is_empty() {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&options) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn run(options: &Options) -> Result<(), String> {
-    report::set_quiet(options.quiet);
-    let (text, source) = options.config_text()?;
-    let policies = ScopedPolicies::from_yaml(&text)
-        .map_err(|e| format!("invalid configuration ({source}):\n{e}"))?;
-    for (rule, warning) in policies.warnings() {
-        match rule {
-            Some(index) => eprintln!("warning: _rules_[{index}]: {warning}"),
-            None => eprintln!("warning: {warning}"),
-        }
-    }
+/// Runs the server until it is stopped.
+pub fn run(options: &ServeArgs) -> Result<(), String> {
+    log::set_quiet(options.quiet);
+    let (policies, source) = options.policies()?;
     let announce = |address: std::net::SocketAddr| {
         let policy = if options.no_policy {
             "no policy (--no-policy)".to_owned()

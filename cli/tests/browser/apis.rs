@@ -1,4 +1,4 @@
-//! The APIs the pages call: `polycors-serve` instances, one per configuration, with their
+//! The APIs the pages call: `polycors serve` instances, one per configuration, with their
 //! request logs (one line per request: `METHOD PATH origin=... -> DECISION [POLICY] -> STATUS`).
 
 use std::path::Path;

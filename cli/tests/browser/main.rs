@@ -1,6 +1,6 @@
 //! Real browsers check every adapter: headless Chromium (through ChromeDriver) and WebKitGTK
 //! (MiniBrowser on a private Xvfb display) load a runner page from `http://localhost:P1`, which
-//! calls `polycors-serve` instances on other `localhost` ports (same site, cross-origin) with
+//! calls `polycors serve` instances on other `localhost` ports (same site, cross-origin) with
 //! `fetch()`, form posts, redirects and frames from a second origin, and reports what the page
 //! saw. A blocked fetch counts only with the browser's own CORS error (Chromium's DevTools
 //! `corsErrorStatus`, WebKit's console security message); the servers' request logs say what
@@ -153,8 +153,8 @@ fn cell(verdicts: &[Result<String, String>]) -> String {
 fn write_report(table: &Table) {
     let mut text = format!(
         "# Browser compatibility\n\n\
-         Produced by `cargo xtask e2e` (`serve/tests/browser/`): each engine loads a runner page \
-         from `http://localhost:P1` that calls `polycors-serve` on other `localhost` ports (same \
+         Produced by `cargo xtask e2e` (`cli/tests/browser/`): each engine loads a runner page \
+         from `http://localhost:P1` that calls `polycors serve` on other `localhost` ports (same \
          site, cross-origin) behind each adapter ({}). A pass means the browser allowed or \
          blocked exactly as docs/behaviour.md says, a block came with the browser's own CORS \
          error (quoted: Chromium's DevTools `corsError`, WebKit's console message), and the \
