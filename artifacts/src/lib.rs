@@ -10,6 +10,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod oci;
+
 use std::path::{Path, PathBuf};
 
 /// The target triple the proxy-wasm plugin is built for.

@@ -10,6 +10,31 @@ use crate::fetch::{SAFELISTED_RESPONSE_HEADERS, is_access_control};
 use crate::policy::Policy;
 use crate::token::list_items;
 
+/// A function the tower layer and the actix-web middleware call with every decision's
+/// [`Verdict`](crate::Verdict), for an application's own metrics
+/// ([`Counter::for_verdict`](crate::counters::Counter::for_verdict) names the counters the
+/// proxy-wasm plugin keeps). Cloning it shares the function.
+#[derive(Clone)]
+pub struct DecisionHook(std::sync::Arc<dyn Fn(crate::Verdict) + Send + Sync>);
+
+impl DecisionHook {
+    /// Wraps `hook`.
+    pub fn new(hook: impl Fn(crate::Verdict) + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(hook))
+    }
+
+    /// Calls the function with `verdict`.
+    pub fn call(&self, verdict: crate::Verdict) {
+        (self.0)(verdict);
+    }
+}
+
+impl std::fmt::Debug for DecisionHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DecisionHook")
+    }
+}
+
 /// Lowercase names of the headers the policy writes.
 pub mod names {
     /// `access-control-allow-origin`

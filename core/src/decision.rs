@@ -83,6 +83,34 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in a fixed order.
+    pub const ALL: [Reason; 9] = [
+        Self::MultipleOrigins,
+        Self::InvalidOrigin,
+        Self::OriginNotAllowed,
+        Self::InvalidRequestMethod,
+        Self::MethodNotAllowed,
+        Self::InvalidRequestHeader,
+        Self::TooManyRequestHeaders,
+        Self::RequestHeadersTooLong,
+        Self::HeaderNotAllowed,
+    ];
+
+    /// The reason's position in [`ALL`](Self::ALL).
+    pub fn index(self) -> usize {
+        match self {
+            Self::MultipleOrigins => 0,
+            Self::InvalidOrigin => 1,
+            Self::OriginNotAllowed => 2,
+            Self::InvalidRequestMethod => 3,
+            Self::MethodNotAllowed => 4,
+            Self::InvalidRequestHeader => 5,
+            Self::TooManyRequestHeaders => 6,
+            Self::RequestHeadersTooLong => 7,
+            Self::HeaderNotAllowed => 8,
+        }
+    }
+
     /// A stable identifier for metrics and machine-readable output (`origin-not-allowed`).
     pub fn code(self) -> &'static str {
         match self {

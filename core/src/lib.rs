@@ -46,6 +46,7 @@ pub struct ConfigurationGuide;
 pub mod adapter;
 mod allowed_origins;
 mod config;
+pub mod counters;
 pub mod decision;
 pub mod defaults;
 pub mod document;

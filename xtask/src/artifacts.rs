@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use polycors_artifacts::oci;
 use polycors_artifacts::{FLOOR_EXAMPLE, NOOP_EXAMPLE, PLUGIN_PACKAGE, WASM_PROFILE, WASM_TARGET};
-use sha2::{Digest, Sha256};
 
 use crate::deps;
 use crate::process::{cargo, execute};
@@ -64,7 +64,21 @@ pub fn build_plugins() -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// `cargo xtask dist`: the release plugin and its sha256 in `target/dist/`.
+/// The trimmed output of `git args`, if git runs and succeeds.
+fn git(args: &[&str]) -> Option<String> {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(polycors_artifacts::workspace_root())
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// `cargo xtask dist`: the release plugin, its sha256 and its OCI image (layout and archive)
+/// in `target/dist/`.
 pub fn dist() -> Result<(), String> {
     let plugin = build_plugins()?;
     let dist = polycors_artifacts::target_dir().join("dist");
@@ -72,20 +86,34 @@ pub fn dist() -> Result<(), String> {
     let bytes = std::fs::read(&plugin).map_err(|e| format!("{}: {e}", plugin.display()))?;
     let wasm = dist.join("polycors.wasm");
     std::fs::write(&wasm, &bytes).map_err(|e| format!("{}: {e}", wasm.display()))?;
-    let digest: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = oci::digest(&bytes).trim_start_matches("sha256:").to_owned();
     let sums = dist.join("polycors.wasm.sha256");
     std::fs::write(&sums, format!("{digest}  polycors.wasm\n"))
         .map_err(|e| format!("{}: {e}", sums.display()))?;
+    let info = oci::ImageInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        revision: git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into()),
+        // The commit's time, so that the same commit gives the same image.
+        created: git(&["log", "-1", "--format=%cI"])
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".into()),
+    };
+    let image = oci::write_image(&bytes, &info, &dist, "polycors-oci")?;
     println!("{} ({} bytes)", wasm.display(), bytes.len());
     println!("sha256 {digest}");
     println!(
+        "OCI image (Wasm artifact, layer {}): {} and {}",
+        image.layer_digest,
+        image.layout.display(),
+        image.archive.display()
+    );
+    println!(
         "Envoy: `local: {{ filename: {} }}` in the wasm filter's vm_config.code.\n\
-         Higress: push it as an OCI image (see docs/proxy-wasm.md), e.g.\n  \
-         oras push <registry>/polycors:0.1.0 polycors.wasm:application/vnd.module.wasm.content.layer.v1+wasm",
-        wasm.display()
+         Higress, Istio: skopeo copy oci-archive:{}:{} docker://<registry>/polycors:{} \
+         (see docs/proxy-wasm.md)",
+        wasm.display(),
+        image.archive.display(),
+        info.version,
+        info.version
     );
     Ok(())
 }

@@ -14,7 +14,19 @@ pub fn for_tests() -> Result<(), String> {
     wasm_target()?;
     binaryen()?;
     browsers()?;
+    oci_tools()?;
     envoy()
+}
+
+/// skopeo and the CNCF distribution registry, for the OCI image test.
+pub fn oci_tools() -> Result<(), String> {
+    debian(
+        &[
+            ("skopeo", "/usr/bin/skopeo"),
+            ("docker-registry", "/usr/bin/docker-registry"),
+        ],
+        "the OCI image test",
+    )
 }
 
 /// Binaryen's `wasm-opt`, which optimizes the release plugin.

@@ -33,7 +33,7 @@ usage: cargo xtask <command> [args]
                  the same stacks' instructions per request under callgrind (deterministic)
   bench --envoy [--seconds N] [--rounds N]
                  the CORS cost inside a real Envoy: bare, native cors filter, no-op plugin, polycors
-  dist           put the release plugin and its sha256 in target/dist/
+  dist           put the release plugin, its sha256 and its OCI image (layout and .tar) in target/dist/
   e2e            the headless-browser end-to-end tests only (writes docs/browser-compat.md)
   fuzz [--seconds N]  run each cargo-fuzz target for N seconds (default 60; needs nightly)
   load [--seconds N]  load every adapter's `serve` with wrk (default 10 s per run), with and

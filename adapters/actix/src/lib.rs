@@ -52,7 +52,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{Error, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use polycors::adapter::{FieldValue, FixedValues, HeaderField, ResponseHeaders};
+use polycors::adapter::{DecisionHook, FieldValue, FixedValues, HeaderField, ResponseHeaders};
 use polycors::decision::{Action, Forwarded};
 use polycors::{Policy, RequestView, Verdict};
 
@@ -68,6 +68,7 @@ pub struct Cors {
     scheme: Option<&'static str>,
     trust_forwarded: bool,
     record_verdicts: bool,
+    on_decision: Option<DecisionHook>,
     fixed: Rc<Fixed>,
 }
 
@@ -81,6 +82,7 @@ impl Cors {
             scheme: None,
             trust_forwarded: false,
             record_verdicts: false,
+            on_decision: None,
             fixed: Rc::new(fixed),
         }
     }
@@ -89,6 +91,27 @@ impl Cors {
     /// allocation per response).
     pub fn record_verdicts(mut self, record: bool) -> Self {
         self.record_verdicts = record;
+        self
+    }
+
+    /// Calls `hook` with every request's [`Verdict`], when the decision is made (before the
+    /// application runs), for metrics. [`polycors::counters::Counter::for_verdict`] gives the
+    /// counters the proxy-wasm plugin keeps under the same names.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    ///
+    /// let decisions = Arc::new(AtomicU64::new(0));
+    /// let seen = Arc::clone(&decisions);
+    /// let cors = polycors_actix::Cors::new(polycors::Policy::default())
+    ///     .on_decision(move |_verdict| {
+    ///         seen.fetch_add(1, Ordering::Relaxed);
+    ///     });
+    /// # let _ = cors;
+    /// ```
+    pub fn on_decision(mut self, hook: impl Fn(Verdict) + Send + Sync + 'static) -> Self {
+        self.on_decision = Some(DecisionHook::new(hook));
         self
     }
 
@@ -243,6 +266,9 @@ where
                 view.set_scheme(scheme.as_bytes());
             }
             let decision = cors.policy.evaluate(&view);
+            if let Some(hook) = &cors.on_decision {
+                hook.call(decision.verdict());
+            }
             match decision.action() {
                 Action::Forward(forwarded) => Ok(forwarded),
                 // Answered here: the response is built while the request is still borrowed.

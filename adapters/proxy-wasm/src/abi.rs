@@ -21,6 +21,8 @@ use crate::host::{Host, HostStatus, Map};
 const OK: u32 = 0;
 /// The plugin configuration buffer.
 const PLUGIN_CONFIGURATION: u32 = 7;
+/// proxy-wasm `MetricType::Counter`.
+const COUNTER: u32 = 0;
 
 mod host {
     #[link(wasm_import_module = "env")]
@@ -57,6 +59,14 @@ mod host {
             data: *mut *mut u8,
             size: *mut usize,
         ) -> u32;
+        pub(super) fn proxy_define_metric(
+            metric_type: u32,
+            name: *const u8,
+            name_size: usize,
+            id: *mut u32,
+        ) -> u32;
+        pub(super) fn proxy_increment_metric(id: u32, offset: i64) -> u32;
+        pub(super) fn proxy_set_tick_period_milliseconds(period: u32) -> u32;
         #[allow(clippy::too_many_arguments)]
         pub(super) fn proxy_send_local_response(
             status: u32,
@@ -273,6 +283,24 @@ impl Host for Call {
         })
     }
 
+    fn define_counter(&self, name: &str) -> Option<u32> {
+        let mut id = 0;
+        // SAFETY: the pointer and length describe `name`; `id` is a valid place for a u32.
+        let status =
+            unsafe { host::proxy_define_metric(COUNTER, name.as_ptr(), name.len(), &mut id) };
+        (status == OK).then_some(id)
+    }
+
+    fn increment_counter(&self, id: u32, by: u32) {
+        // SAFETY: plain values; the host checks the id.
+        unsafe { host::proxy_increment_metric(id, i64::from(by)) };
+    }
+
+    fn set_tick_period(&self, period_ms: u32) {
+        // SAFETY: a plain value.
+        unsafe { host::proxy_set_tick_period_milliseconds(period_ms) };
+    }
+
     fn send_local_response(
         &self,
         status_code: u16,
@@ -447,9 +475,16 @@ pub extern "C" fn proxy_on_response_headers(
     crate::plugin::on_response_headers(&call, context) as u32
 }
 
+/// A root context's timer: hands the pending decision counts to the host.
+#[unsafe(no_mangle)]
+pub extern "C" fn proxy_on_tick(root: u32) {
+    let call = Call::enter();
+    crate::plugin::on_tick(&call, root);
+}
+
 /// A context ends.
 #[unsafe(no_mangle)]
 pub extern "C" fn proxy_on_delete(context: u32) {
-    let _call = Call::enter();
-    crate::plugin::on_delete(context);
+    let call = Call::enter();
+    crate::plugin::on_delete(&call, context);
 }

@@ -13,6 +13,7 @@
 
 use std::fmt::Write;
 
+use polycors::counters::Counter;
 use polycors::decision::Action as CoreAction;
 use polycors::{RequestView, RouteInfo, Verdict};
 
@@ -102,6 +103,9 @@ pub(crate) fn on_request_headers(host: &impl Host, plugin: &mut Plugin, context:
         );
     }
     let Some((scope, policy)) = selected else {
+        if let Some(counters) = &root.counters {
+            counters.count(Counter::NoPolicy);
+        }
         if debug {
             log_line.extend_from_slice(b"no policy");
             log::debug!("{}", String::from_utf8_lossy(&log_line));
@@ -110,6 +114,9 @@ pub(crate) fn on_request_headers(host: &impl Host, plugin: &mut Plugin, context:
         return Action::Continue;
     };
     let decision = policy.evaluate(&view);
+    if let Some(counters) = &root.counters {
+        counters.count_verdict(decision.verdict());
+    }
     if debug {
         let _ = write!(Line(&mut log_line), "{} [{scope}]", decision.verdict());
     }

@@ -27,6 +27,12 @@ pub(crate) trait Host {
     fn set_header(&self, map: Map, name: &[u8], value: &[u8]) -> Result<(), HostStatus>;
     /// Removes every line of header `name` from `map`.
     fn remove_header(&self, map: Map, name: &[u8]) -> Result<(), HostStatus>;
+    /// Defines the counter `name`; its id, or `None` when the host keeps no metrics.
+    fn define_counter(&self, name: &str) -> Option<u32>;
+    /// Adds `by` to the counter `id`.
+    fn increment_counter(&self, id: u32, by: u32);
+    /// Asks for `proxy_on_tick` on the current root context every `period_ms`.
+    fn set_tick_period(&self, period_ms: u32);
     /// Answers the request locally with `status`, the serialized `headers` and `body`.
     fn send_local_response(
         &self,

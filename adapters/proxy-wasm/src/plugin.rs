@@ -7,7 +7,9 @@ use polycors::ScopedPolicies;
 
 use crate::filter;
 use crate::host::Host;
-use crate::state::{Action, Context, Plugin, Root, State, return_buffer};
+use crate::state::{
+    Action, Context, Counters, FLUSH_PERIOD_MS, Plugin, Root, State, return_buffer,
+};
 
 thread_local! {
     static PLUGIN: RefCell<Plugin> = RefCell::new(Plugin::default());
@@ -44,13 +46,25 @@ pub(crate) fn on_configure(host: &impl Host, root: u32) -> bool {
             // The core has logged the warnings while compiling the policies.
             with(|plugin| {
                 let needs = policies.route_needs();
-                let entry = Root {
-                    policies: Some(policies),
-                    needs,
+                let index = match plugin.roots.iter().position(|(id, _)| *id == root) {
+                    Some(index) => index,
+                    None => {
+                        plugin.roots.push((root, Root::default()));
+                        plugin.roots.len() - 1
+                    }
                 };
-                match plugin.roots.iter_mut().find(|(id, _)| *id == root) {
-                    Some((_, existing)) => *existing = entry,
-                    None => plugin.roots.push((root, entry)),
+                let entry = &mut plugin.roots[index].1;
+                entry.policies = Some(policies);
+                entry.needs = needs;
+                // Counters survive a new configuration (with their pending counts).
+                if entry.counters.is_none() {
+                    entry.counters = Counters::define(host);
+                    match entry.counters {
+                        Some(_) => host.set_tick_period(FLUSH_PERIOD_MS),
+                        None => log::warn!(
+                            "polycors: the host keeps no metrics; decisions are not counted"
+                        ),
+                    }
                 }
             });
             true
@@ -72,8 +86,30 @@ pub(crate) fn on_response_headers(host: &impl Host, context: u32) -> Action {
     with(|plugin| filter::on_response_headers(host, plugin, context))
 }
 
-pub(crate) fn on_delete(context: u32) {
+pub(crate) fn on_tick(host: &impl Host, root: u32) {
+    with(|plugin| flush_counts(host, plugin, root));
+}
+
+/// Hands root context `root`'s pending decision counts to the host (nothing if `root` is not a
+/// root context, or has no counters).
+fn flush_counts(host: &impl Host, plugin: &Plugin, root: u32) {
+    let root = plugin.roots.iter().find(|(id, _)| *id == root);
+    if let Some((
+        _,
+        Root {
+            counters: Some(counters),
+            ..
+        },
+    )) = root
+    {
+        counters.flush(host);
+    }
+}
+
+pub(crate) fn on_delete(host: &impl Host, context: u32) {
     with(|plugin| {
+        // A root context that ends hands over what it has counted since its last tick.
+        flush_counts(host, plugin, context);
         plugin.roots.retain(|(id, _)| *id != context);
         if let Some(Context {
             state: State::Forwarded { origin, log, .. },

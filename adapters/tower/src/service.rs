@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use http::header::HeaderValue;
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
-use polycors::adapter::FixedValues;
+use polycors::adapter::{DecisionHook, FixedValues};
 use polycors::decision::{Action, Forwarded};
 use polycors::{Policy, Verdict};
 use tower_layer::Layer;
@@ -38,6 +38,7 @@ struct Shared {
     scheme: Option<&'static str>,
     trust_forwarded: bool,
     record_verdicts: bool,
+    on_decision: Option<DecisionHook>,
     fixed: Fixed,
 }
 
@@ -52,6 +53,7 @@ impl CorsLayer {
                 scheme: None,
                 trust_forwarded: false,
                 record_verdicts: false,
+                on_decision: None,
                 fixed,
             }),
         }
@@ -61,6 +63,31 @@ impl CorsLayer {
     /// map costs an allocation per response).
     pub fn record_verdicts(mut self, record: bool) -> Self {
         Arc::make_mut(&mut self.shared).record_verdicts = record;
+        self
+    }
+
+    /// Calls `hook` with every request's [`Verdict`], when the decision is made (before the
+    /// inner service runs), for metrics. [`polycors::counters::Counter::for_verdict`] gives
+    /// the counters the proxy-wasm plugin keeps under the same names.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use polycors::Verdict;
+    ///
+    /// let rejected = Arc::new(AtomicU64::new(0));
+    /// let seen = Arc::clone(&rejected);
+    /// let layer = polycors_tower::CorsLayer::new(polycors::Policy::default()).on_decision(
+    ///     move |verdict| {
+    ///         if let Verdict::Reject(_) = verdict {
+    ///             seen.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     },
+    /// );
+    /// # let _ = layer;
+    /// ```
+    pub fn on_decision(mut self, hook: impl Fn(Verdict) + Send + Sync + 'static) -> Self {
+        Arc::make_mut(&mut self.shared).on_decision = Some(DecisionHook::new(hook));
         self
     }
 
@@ -122,6 +149,9 @@ where
         let layer = &*self.layer.shared;
         let (view, origin) = view_and_origin(&request, layer.scheme, layer.trust_forwarded);
         let decision = layer.policy.evaluate(&view);
+        if let Some(hook) = &layer.on_decision {
+            hook.call(decision.verdict());
+        }
         let forwarded = match decision.action() {
             Action::Forward(forwarded) => forwarded,
             Action::Answer(answer) => {

@@ -92,6 +92,7 @@ struct Exports {
     on_done: Option<TypedFunc<i32, i32>>,
     on_log: Option<TypedFunc<i32, ()>>,
     on_delete: Option<TypedFunc<i32, ()>>,
+    on_tick: Option<TypedFunc<i32, ()>>,
 }
 
 impl Exports {
@@ -121,6 +122,7 @@ impl Exports {
             on_done: optional!("proxy_on_done"),
             on_log: optional!("proxy_on_log"),
             on_delete: optional!("proxy_on_delete"),
+            on_tick: optional!("proxy_on_tick"),
         })
     }
 }
@@ -256,6 +258,41 @@ impl PluginInstance {
             local_reply,
             forwarded,
         })
+    }
+
+    /// Fires the root context's timer once (`proxy_on_tick`), as Envoy does every tick period
+    /// the plugin asked for ([`tick_period_ms`](Self::tick_period_ms)); this host has no clock
+    /// of its own.
+    pub fn tick(&mut self) -> Result<(), HostError> {
+        if let Some(on_tick) = &self.exports.on_tick {
+            on_tick.call(&mut self.store, self.root_id).map_err(trap)?;
+        }
+        Ok(())
+    }
+
+    /// The tick period the plugin asked for (`proxy_set_tick_period_milliseconds`), if any.
+    pub fn tick_period_ms(&self) -> Option<u32> {
+        self.store.data().tick_period_ms
+    }
+
+    /// Every metric the plugin defined, with its value (by name, in definition order).
+    pub fn metrics(&self) -> Vec<(String, i64)> {
+        self.store
+            .data()
+            .metrics
+            .iter()
+            .map(|m| (m.name.clone(), m.value))
+            .collect()
+    }
+
+    /// The value of the metric `name`, if the plugin defined it.
+    pub fn metric(&self, name: &str) -> Option<i64> {
+        self.store
+            .data()
+            .metrics
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.value)
     }
 
     /// Everything the plugin has logged so far.

@@ -48,7 +48,10 @@ pub(super) fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(
         "env",
         "proxy_set_tick_period_milliseconds",
-        |_: Ctx<'_>, _period: i32| -> i32 { OK },
+        |mut caller: Ctx<'_>, period: i32| -> i32 {
+            caller.data_mut().tick_period_ms = (period != 0).then_some(period as u32);
+            OK
+        },
     )?;
     linker.func_wrap(
         "env",

@@ -5,6 +5,7 @@
 mod buffers;
 mod headers;
 mod logging;
+mod metrics;
 mod outbound;
 mod shared;
 mod streams;
@@ -58,6 +59,8 @@ pub(crate) struct HostState {
     log_level: i32,
     shared_data: HashMap<Vec<u8>, (Vec<u8>, u32)>,
     queues: Vec<(Vec<u8>, VecDeque<Vec<u8>>)>,
+    pub(crate) metrics: Vec<metrics::Metric>,
+    pub(crate) tick_period_ms: Option<u32>,
     random: u64,
     memory: Option<Memory>,
     allocate: Option<TypedFunc<i32, i32>>,
@@ -78,6 +81,8 @@ impl HostState {
             log_level,
             shared_data: HashMap::new(),
             queues: Vec::new(),
+            metrics: Vec::new(),
+            tick_period_ms: None,
             random: 0x9e37_79b9_7f4a_7c15,
             memory: None,
             allocate: None,
@@ -173,6 +178,7 @@ fn give(caller: &mut Ctx<'_>, bytes: &[u8], ptr_ptr: i32, size_ptr: i32) -> wasm
 /// Defines every import the Rust proxy-wasm SDK may reference.
 pub(crate) fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     logging::define(linker)?;
+    metrics::define(linker)?;
     buffers::define(linker)?;
     headers::define(linker)?;
     streams::define(linker)?;
