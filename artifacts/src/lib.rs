@@ -80,6 +80,39 @@ pub fn plugin_wasm() -> PathBuf {
     target_dir().join("plugin").join("polycors.wasm")
 }
 
+/// The Envoy dynamic module's package.
+pub const ENVOY_MODULE_PACKAGE: &str = "polycors-envoy-module";
+
+/// The Envoy dynamic module built with `profile` (`debug`, the tests'; `release`, the
+/// benchmark's): `cargo build -p polycors-envoy-module [--release]` writes it.
+pub fn envoy_module(profile: &str) -> PathBuf {
+    target_dir()
+        .join(profile)
+        .join("libpolycors_envoy_module.so")
+}
+
+/// The dynamic module that does nothing (`examples/noop_module.rs`), built with `profile`: the
+/// floor of the Envoy benchmark's dynamic-module variants.
+pub fn envoy_noop_module(profile: &str) -> PathBuf {
+    target_dir()
+        .join(profile)
+        .join("examples")
+        .join("libnoop_module.so")
+}
+
+/// Where `cargo xtask build` builds the dynamic module with its `test-panic` feature (a target
+/// directory of its own, so that it never replaces the real build).
+pub fn envoy_module_panicking_target_dir() -> PathBuf {
+    target_dir().join("envoy-module-test-panic")
+}
+
+/// The dynamic module whose filter panics on a request carrying `x-polycors-test-panic`.
+pub fn envoy_module_panicking() -> PathBuf {
+    envoy_module_panicking_target_dir()
+        .join("debug")
+        .join("libpolycors_envoy_module.so")
+}
+
 /// The no-op proxy-wasm plugin (`cargo xtask build` writes it too).
 pub fn noop_wasm() -> PathBuf {
     wasm_out()

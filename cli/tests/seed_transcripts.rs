@@ -245,6 +245,11 @@ fn envoy_serves_the_seed_transcripts() {
     replay_seed_transcripts("envoy");
 }
 
+#[test]
+fn envoy_module_serves_the_seed_transcripts() {
+    replay_seed_transcripts("envoy-module");
+}
+
 /// A response as the README's curl shows it, without what differs by server and by second.
 fn comparable(response: &Response) -> (u16, Vec<(String, String)>, String) {
     let mut headers: Vec<(String, String)> = response
@@ -311,7 +316,7 @@ fn every_adapter_answers_the_readme_transcripts_alike() {
             &[ORIGIN_OK, HOST],
         ),
     ];
-    let adapters = ["tower", "actix", "proxy-wasm", "envoy"];
+    let adapters = ["tower", "actix", "proxy-wasm", "envoy", "envoy-module"];
     let answers: Vec<Vec<_>> = adapters
         .iter()
         .map(|adapter| {

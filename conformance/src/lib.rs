@@ -270,6 +270,11 @@ pub fn normalise_headers<'a>(
 pub trait Target {
     /// The target's name (`core`, `tower`, `actix`, `proxy-wasm`).
     fn name(&self) -> &'static str;
+    /// The host whose own answers (`host_answers` in the cases) apply to this target: its
+    /// name, except for the targets that share a host (both Envoy targets are `envoy`).
+    fn host(&self) -> &'static str {
+        self.name()
+    }
     /// Whether the target selects policies by route (runs `plugin_config` cases).
     fn supports_rules(&self) -> bool {
         false

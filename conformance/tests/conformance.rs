@@ -56,7 +56,7 @@ fn assert_case(target: &mut dyn Target, case: &Case) {
         .iter()
         .zip(&outcomes)
         .map(
-            |(request, outcome)| match request.host_answers.get(target.name()) {
+            |(request, outcome)| match request.host_answers.get(target.host()) {
                 None => false,
                 Some(answer) => {
                     assert_host_answered(outcome, answer.status, &answer.why);
@@ -142,5 +142,12 @@ fn proxy_wasm_matches_snapshots() {
 fn envoy_matches_snapshots() {
     let cases = load_cases();
     let mut target = targets::Envoy::start(&cases).unwrap_or_else(|e| panic!("{e}"));
+    check(&mut target, &cases);
+}
+
+#[test]
+fn envoy_module_matches_snapshots() {
+    let cases = load_cases();
+    let mut target = targets::Envoy::start_module(&cases).unwrap_or_else(|e| panic!("{e}"));
     check(&mut target, &cases);
 }

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use polycors_artifacts::oci;
-use polycors_artifacts::{FLOOR_EXAMPLE, NOOP_EXAMPLE, PLUGIN_PACKAGE, WASM_PROFILE, WASM_TARGET};
+use polycors_artifacts::{
+    ENVOY_MODULE_PACKAGE, FLOOR_EXAMPLE, NOOP_EXAMPLE, PLUGIN_PACKAGE, WASM_PROFILE, WASM_TARGET,
+};
 
 use crate::deps;
 use crate::process::{cargo, execute};
@@ -37,6 +39,21 @@ pub fn build_plugins() -> Result<PathBuf, String> {
     .map_err(|e| {
         format!("{e}\nif the {WASM_TARGET} target is missing: `rustup target add {WASM_TARGET}`")
     })?;
+    // The Envoy dynamic module (native; the conformance suite's build), and the build whose
+    // filter panics on request, for the test that proves no panic reaches Envoy.
+    execute(cargo().args(["build", "--package", ENVOY_MODULE_PACKAGE]))?;
+    execute(
+        cargo()
+            .args([
+                "build",
+                "--package",
+                ENVOY_MODULE_PACKAGE,
+                "--features",
+                "test-panic",
+            ])
+            .arg("--target-dir")
+            .arg(polycors_artifacts::envoy_module_panicking_target_dir()),
+    )?;
     deps::binaryen()?;
     let built = polycors_artifacts::plugin_wasm_unoptimized();
     let path = polycors_artifacts::plugin_wasm();

@@ -1,6 +1,6 @@
 //! `cargo xtask bench --envoy`: what CORS costs inside a real Envoy.
 //!
-//! Five Envoys run side by side, each with one worker (`--concurrency 1`) pinned to CPU 0, and
+//! Seven Envoys run side by side, each with one worker (`--concurrency 1`) pinned to CPU 0, and
 //! every request is answered by Envoy itself, so only Envoy and the filter are measured. (Not
 //! with a route's `direct_response`: Envoy's CORS filter skips routes without a route entry; an
 //! abort-100 % fault filter after the CORS filter answers 200 instead, in every variant.) The
@@ -8,8 +8,9 @@
 //! `bare` (no CORS filter), `native` (`envoy.filters.http.cors` with the equivalent
 //! `CorsPolicy`), `noop` (a proxy-wasm plugin that does nothing: the cost any proxy-wasm filter
 //! pays), `floor` (a plugin that makes only the host calls docs/behaviour.md requires of a CORS filter on
-//! a forwarded request: read both header maps, set two headers) and `polycors` (the release
-//! plugin). wrk, pinned to CPU 1, loads one at a time; variants are interleaved within each
+//! a forwarded request: read both header maps, set two headers), `polycors` (the release
+//! plugin), `module-noop` (a dynamic module that does nothing: what any dynamic-module filter
+//! costs) and `module` (the release Envoy dynamic module, native code). wrk, pinned to CPU 1, loads one at a time; variants are interleaved within each
 //! round and the order rotates, so drift on this shared machine spreads over all of them.
 //! `--concurrent` loads every variant at once instead (one wrk each): they then share CPU 0 and
 //! the machine's drift hits all alike, which makes the ratios steadier (absolute figures are
@@ -27,6 +28,7 @@ use polycors_envoy_runner::{Bootstrap, Cluster, Envoy, HttpFilter, Listener, Opt
 use serde_json::json;
 
 use crate::load::{WRK_STATUS_REPORT, rss_kib, wrk_result};
+use crate::process::{cargo, execute};
 use crate::{artifacts, deps};
 
 /// The same policy for Envoy's CORS filter (`CorsPolicy`): the patterns as anchored regexes.
@@ -45,7 +47,15 @@ fn native_policy() -> serde_json::Value {
     })
 }
 
-const VARIANTS: [&str; 5] = ["bare", "native", "noop", "floor", "polycors"];
+const VARIANTS: [&str; 7] = [
+    "bare",
+    "native",
+    "noop",
+    "floor",
+    "polycors",
+    "module-noop",
+    "module",
+];
 const KINDS: [&str; 4] = ["actual", "preflight", "rejected", "no-origin"];
 
 const ALLOWED_ORIGIN: &str = "http://httpbin2.example.org:9090";
@@ -157,6 +167,14 @@ fn bootstrap(variant: &str, extra: &[(String, PathBuf)]) -> Bootstrap {
             &polycors_artifacts::plugin_wasm(),
             polycors_artifacts::SEED_CONFIG,
         )],
+        "module-noop" => vec![HttpFilter::dynamic_module(
+            &polycors_artifacts::envoy_noop_module("release"),
+            "",
+        )],
+        "module" => vec![HttpFilter::dynamic_module(
+            &polycors_artifacts::envoy_module("release"),
+            polycors_artifacts::SEED_CONFIG,
+        )],
         other => {
             let (_, module) = extra
                 .iter()
@@ -240,8 +258,8 @@ fn check_answers(envoys: &BTreeMap<String, (Envoy, SocketAddr)>) -> Result<(), S
             let (status, names) = probe(*address, kind)?;
             let acao = names.iter().any(|n| n == "access-control-allow-origin");
             let expected = match (variant.as_str(), kind) {
-                ("polycors", "rejected") => (403, false),
-                ("polycors" | "native", "actual" | "preflight") => (200, true),
+                ("polycors" | "module", "rejected") => (403, false),
+                ("polycors" | "module" | "native", "actual" | "preflight") => (200, true),
                 _ => (200, false),
             };
             if (status, acao) != expected {
@@ -282,6 +300,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     deps::envoy()?;
     deps::debian(&[("wrk", "/usr/bin/wrk")], "`cargo xtask bench --envoy`")?;
     artifacts::build_plugins()?;
+    execute(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        polycors_artifacts::ENVOY_MODULE_PACKAGE,
+        "--lib",
+        "--example",
+        "noop_module",
+    ]))?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (envoy_cpu, wrk_cpu) = if cpus >= 2 {
         (Some(0), Some(1))
@@ -436,9 +463,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         },
     );
     println!(
-        "| request | bare req/s | native | noop | floor | polycors | polycors/noop | floor/noop | polycors/native |"
+        "| request | bare req/s | native | noop | floor | polycors | module-noop | module | polycors/noop | floor/noop | polycors/native | module/native | module-noop/native |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut lines = Vec::new();
     for &kind in &settings.kinds {
         let rps: BTreeMap<&str, f64> = variants
@@ -468,18 +495,22 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 1e6 / rps[v] - 1e6 / rps["bare"]
             }
         };
-        let (native, noop, floor, polycors) = (
+        let (native, noop, floor, polycors, module_noop, module) = (
             overhead("native"),
             overhead("noop"),
             overhead("floor"),
             overhead("polycors"),
+            overhead("module-noop"),
+            overhead("module"),
         );
         println!(
-            "| {kind} | {:.0} | {native:.2} us | {noop:.2} us | {floor:.2} us | {polycors:.2} us | {:.2} | {:.2} | {:.2} |",
+            "| {kind} | {:.0} | {native:.2} us | {noop:.2} us | {floor:.2} us | {polycors:.2} us | {module_noop:.2} us | {module:.2} us | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
             rps["bare"],
             polycors / noop,
             floor / noop,
-            polycors / native
+            polycors / native,
+            module / native,
+            module_noop / native
         );
         for v in &variants {
             lines.push(format!("envoy-rps {kind} {v} {:.0}", rps[v.as_str()]));
@@ -507,6 +538,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         lines.push(format!(
             "envoy-ratio {kind} polycors/native {:.3}",
             polycors / native
+        ));
+        lines.push(format!(
+            "envoy-ratio {kind} module/native {:.3}",
+            module / native
+        ));
+        lines.push(format!(
+            "envoy-ratio {kind} module-noop/native {:.3}",
+            module_noop / native
         ));
     }
     for line in lines {

@@ -94,11 +94,14 @@ fn serve(args: &[String]) -> Result<(), String> {
         .find(|w| w[0] == "--adapter")
         .map(|w| w[1].as_str())
         .or_else(|| args.iter().find_map(|a| a.strip_prefix("--adapter=")));
-    let needs_plugin = matches!(adapter, Some("proxy-wasm" | "wasm" | "envoy"));
+    let needs_plugin = matches!(
+        adapter,
+        Some("proxy-wasm" | "wasm" | "envoy" | "envoy-module")
+    );
     if needs_plugin && !args.iter().any(|a| a.starts_with("--wasm")) {
         artifacts::build_plugins()?;
     }
-    if adapter == Some("envoy") {
+    if matches!(adapter, Some("envoy" | "envoy-module")) {
         deps::envoy()?;
     }
     execute(

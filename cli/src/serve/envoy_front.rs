@@ -1,10 +1,11 @@
-//! The proxy-wasm plugin in a real Envoy (`--adapter envoy`): the built-in upstream on a free
-//! loopback port, and Envoy (installed by `cargo xtask`) listening on `--listen` with the plugin
-//! in front of a route to it. Envoy's log is followed for the plugin's per-request lines.
+//! polycors in a real Envoy, as the proxy-wasm plugin (`--adapter envoy`) or as the dynamic
+//! module (`--adapter envoy-module`): the built-in upstream on a free loopback port, and Envoy
+//! (installed by `cargo xtask`) listening on `--listen` with the filter in front of a route to
+//! it. Envoy's log is followed for the filter's per-request lines.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use polycors_envoy_runner::{
@@ -17,11 +18,10 @@ use super::{WORKERS, hyper_front, runtime};
 /// The listener's name in Envoy's configuration.
 const LISTENER: &str = "polycors-serve";
 
-/// Runs Envoy with the plugin (`plugin: Some((module, configuration JSON))`, or no filter at
-/// all for `--no-policy`) until Ctrl-C or SIGTERM.
+/// Runs Envoy with `filter` (or no filter at all for `--no-policy`) until Ctrl-C or SIGTERM.
 pub fn serve(
     listen: SocketAddr,
-    plugin: Option<(PathBuf, String)>,
+    filter: Option<HttpFilter>,
     announce: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
     let runtime = runtime()?;
@@ -38,10 +38,11 @@ pub fn serve(
         }
     });
 
-    let filters = plugin
-        .iter()
-        .map(|(module, configuration)| HttpFilter::wasm(module, configuration))
-        .collect();
+    let logger = match filter {
+        Some(HttpFilter::DynamicModule { .. }) => "dynamic_modules",
+        _ => "wasm",
+    };
+    let filters = filter.into_iter().collect();
     let bootstrap = Bootstrap {
         listeners: vec![Listener {
             name: LISTENER.into(),
@@ -61,7 +62,7 @@ pub fn serve(
     let options = Options {
         concurrency: u32::try_from(WORKERS).unwrap_or(2),
         log_level: "warning".into(),
-        component_log_level: (!log::quiet()).then(|| "wasm:debug".into()),
+        component_log_level: (!log::quiet()).then(|| format!("{logger}:debug")),
         // This thread owns Envoy until the end: killing polycors serve stops Envoy too.
         die_with_parent: true,
         ..Options::default()
@@ -86,7 +87,7 @@ pub fn serve(
     announce(address);
 
     let log_path = envoy.log_path();
-    std::thread::spawn(move || follow(&log_path));
+    std::thread::spawn(move || follow(&log_path, logger));
     runtime.block_on(async {
         let mut terminate =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -108,8 +109,9 @@ pub fn serve(
     Ok(())
 }
 
-/// Prints the plugin's per-request lines as Envoy logs them, and its warnings and errors.
-fn follow(path: &Path) {
+/// Prints the filter's per-request lines as Envoy logs them, and the errors of `logger`.
+fn follow(path: &Path, logger: &str) {
+    let marker = format!("][{logger}]");
     let mut offset = 0;
     let mut pending = String::new();
     loop {
@@ -126,7 +128,7 @@ fn follow(path: &Path) {
             let line: String = pending.drain(..=end).collect();
             if let Some(request) = log::plugin_line(&line) {
                 println!("{request}");
-            } else if line.contains("][wasm]")
+            } else if line.contains(&marker)
                 && (line.contains("[error]") || line.contains("[critical]"))
             {
                 // Configuration warnings were printed once at start; errors are news.

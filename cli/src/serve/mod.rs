@@ -11,6 +11,7 @@ mod options;
 mod upstream;
 
 use polycors::{Policy, ScopedPolicies};
+use polycors_envoy_runner::HttpFilter;
 use polycors_wasm_host::Plugin;
 
 pub use options::{Adapter, ServeArgs};
@@ -36,8 +37,14 @@ pub fn run(options: &ServeArgs) -> Result<(), String> {
             .clone()
             .unwrap_or_else(polycors_artifacts::plugin_wasm)
     };
-    if options.adapter == Adapter::Envoy {
-        let filter = (!options.no_policy).then(|| (plugin(), policies.to_json()));
+    if matches!(options.adapter, Adapter::Envoy | Adapter::EnvoyModule) {
+        let filter = (!options.no_policy).then(|| match options.adapter {
+            Adapter::EnvoyModule => HttpFilter::dynamic_module(
+                &polycors_artifacts::envoy_module("debug"),
+                &policies.to_json(),
+            ),
+            _ => HttpFilter::wasm(&plugin(), &policies.to_json()),
+        });
         return envoy_front::serve(options.listen, filter, announce);
     }
 
@@ -62,7 +69,7 @@ pub fn run(options: &ServeArgs) -> Result<(), String> {
                 hyper_front::serve_tower(listener, policy)
             })
         }
-        (Adapter::ProxyWasm | Adapter::Envoy, false) => {
+        (Adapter::ProxyWasm | Adapter::Envoy | Adapter::EnvoyModule, false) => {
             let plugin = Plugin::load(&plugin()).map_err(|e| e.to_string())?;
             // The plugin logs each request's line at debug level.
             let level = if options.quiet { 2 } else { 1 };

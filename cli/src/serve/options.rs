@@ -21,8 +21,9 @@ pub struct ServeArgs {
     /// configuration). `_rules_` are honoured by the proxy-wasm and envoy adapters only.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// tower, actix, proxy-wasm (the built plugin in polycors-wasm-host) or envoy (the built
-    /// plugin in a real Envoy 1.40, installed by `cargo xtask`).
+    /// tower, actix, proxy-wasm (the built plugin in polycors-wasm-host), envoy (the built
+    /// plugin in a real Envoy 1.40, installed by `cargo xtask`) or envoy-module (the built
+    /// dynamic module in that Envoy).
     #[arg(long, value_enum, default_value_t = Adapter::Tower)]
     pub adapter: Adapter,
     /// The plugin for --adapter proxy-wasm or envoy (default: the `cargo xtask build` output).
@@ -49,6 +50,8 @@ pub enum Adapter {
     ProxyWasm,
     /// The proxy-wasm plugin in a real Envoy.
     Envoy,
+    /// The Envoy dynamic module (native) in a real Envoy.
+    EnvoyModule,
 }
 
 impl Adapter {
@@ -59,6 +62,7 @@ impl Adapter {
             Self::Actix => "actix",
             Self::ProxyWasm => "proxy-wasm",
             Self::Envoy => "envoy",
+            Self::EnvoyModule => "envoy-module",
         }
     }
 }

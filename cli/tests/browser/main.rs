@@ -30,7 +30,7 @@ use crate::pages::PageServer;
 use crate::scenarios::{Observed, Setup, configs, scenarios};
 use crate::support::scratch_dir;
 
-const ADAPTERS: [&str; 4] = ["tower", "actix", "proxy-wasm", "envoy"];
+const ADAPTERS: [&str; 5] = ["tower", "actix", "proxy-wasm", "envoy", "envoy-module"];
 
 /// One scenario's verdicts: per engine, per adapter (in `ADAPTERS` order).
 type Row = (&'static str, Vec<Vec<Result<String, String>>>);
@@ -158,7 +158,7 @@ fn write_report(table: &Table) {
          site, cross-origin) behind each adapter ({}). A pass means the browser allowed or \
          blocked exactly as docs/behaviour.md says, a block came with the browser's own CORS \
          error (quoted: Chromium's DevTools `corsError`, WebKit's console message), and the \
-         servers' logs show exactly the requests that should reach them. `×4`: on all four \
+         servers' logs show exactly the requests that should reach them. `×5`: on all five \
          adapters. The last row is the suite's self-check: a stopped server must read as a \
          network failure, never as a CORS block. WebKit runs as MiniBrowser driven by the page \
          itself rather than through WebKitWebDriver, whose automation views never report \

@@ -30,9 +30,19 @@ const ADDED_BY_ENVOY: &str = "x-forwarded-proto";
 /// A route selector: the route name and cluster a request asks for.
 type RouteKey = (Option<String>, Option<String>);
 
-/// The plugin in a real Envoy.
+/// Which build of polycors runs inside Envoy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Build {
+    /// The proxy-wasm plugin in V8.
+    Wasm,
+    /// The dynamic module, native.
+    Module,
+}
+
+/// The plugin (or the dynamic module) in a real Envoy.
 #[derive(Debug)]
 pub struct Envoy {
+    build: Build,
     envoy: EnvoyProcess,
     upstream: RecordingUpstream,
     /// Listener name by plugin configuration (JSON bytes).
@@ -48,11 +58,23 @@ fn route_key(request: &CaseRequest) -> RouteKey {
 impl Envoy {
     /// Starts one Envoy serving every case in `cases` with the release plugin.
     pub fn start(cases: &[Case]) -> Result<Self, String> {
+        Self::start_build(cases, Build::Wasm)
+    }
+
+    /// Starts one Envoy serving every case in `cases` with the dynamic module (debug build).
+    pub fn start_module(cases: &[Case]) -> Result<Self, String> {
+        Self::start_build(cases, Build::Module)
+    }
+
+    fn start_build(cases: &[Case], build: Build) -> Result<Self, String> {
         let upstream = RecordingUpstream::start().map_err(|e| format!("upstream: {e}"))?;
-        let module = polycors_artifacts::plugin_wasm();
+        let module = match build {
+            Build::Wasm => polycors_artifacts::plugin_wasm(),
+            Build::Module => polycors_artifacts::envoy_module("debug"),
+        };
         if !module.is_file() {
             return Err(format!(
-                "the plugin {} is missing: build it with `cargo xtask build`",
+                "{} is missing: build it with `cargo xtask build`",
                 module.display()
             ));
         }
@@ -95,10 +117,13 @@ impl Envoy {
             bootstrap.listeners.push(Listener {
                 name: name.clone(),
                 address: None,
-                filters: vec![HttpFilter::wasm(
-                    &module,
-                    std::str::from_utf8(json).map_err(|e| e.to_string())?,
-                )],
+                filters: vec![{
+                    let json = std::str::from_utf8(json).map_err(|e| e.to_string())?;
+                    match build {
+                        Build::Wasm => HttpFilter::wasm(&module, json),
+                        Build::Module => HttpFilter::dynamic_module(&module, json),
+                    }
+                }],
                 routes: listener_routes,
             });
         }
@@ -111,11 +136,18 @@ impl Envoy {
             .collect();
         let options = Options {
             // The plugin logs one line per request, with its reason for a rejection.
-            component_log_level: Some("wasm:debug".into()),
+            component_log_level: Some(
+                match build {
+                    Build::Wasm => "wasm:debug",
+                    Build::Module => "dynamic_modules:debug",
+                }
+                .into(),
+            ),
             ..Options::default()
         };
         let envoy = EnvoyProcess::start(&bootstrap, &options).map_err(|e| e.to_string())?;
         Ok(Self {
+            build,
             envoy,
             upstream,
             listeners,
@@ -186,6 +218,13 @@ impl Envoy {
 
 impl Target for Envoy {
     fn name(&self) -> &'static str {
+        match self.build {
+            Build::Wasm => "envoy",
+            Build::Module => "envoy-module",
+        }
+    }
+
+    fn host(&self) -> &'static str {
         "envoy"
     }
 

@@ -39,6 +39,15 @@ pub enum HttpFilter {
         /// The plugin configuration (JSON text, handed to the plugin as is).
         configuration: String,
     },
+    /// A dynamic module's HTTP filter (`envoy.filters.http.dynamic_modules`): the shared library
+    /// `library` (`lib<name>.so`; Envoy finds it through `ENVOY_DYNAMIC_MODULES_SEARCH_PATH`,
+    /// which [`Envoy::start`](crate::Envoy::start) sets to its directory).
+    DynamicModule {
+        /// The `.so` file.
+        library: PathBuf,
+        /// The filter configuration (handed to the module as is).
+        configuration: String,
+    },
     /// Envoy's own CORS filter (`envoy.filters.http.cors`); each route carries its policy
     /// ([`Route::cors_policy`]).
     NativeCors,
@@ -128,6 +137,8 @@ pub struct Cluster {
 const HCM: &str = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 const WASM: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
 const CORS: &str = "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors";
+const DYNAMIC_MODULE: &str =
+    "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter";
 const CORS_POLICY: &str = "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy";
 const FAULT: &str = "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault";
 const ROUTER: &str = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router";
@@ -207,7 +218,37 @@ impl Listener {
     }
 }
 
+/// The module name Envoy loads `library` by: `libNAME.so` is `NAME`.
+pub(crate) fn module_name(library: &Path) -> String {
+    let file = library
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    file.strip_prefix("lib").unwrap_or(&file).to_owned()
+}
+
+impl Bootstrap {
+    /// The directory of the dynamic modules the listeners load, if any.
+    pub fn dynamic_module_dir(&self) -> Option<&Path> {
+        self.listeners
+            .iter()
+            .flat_map(|l| &l.filters)
+            .find_map(|f| match f {
+                HttpFilter::DynamicModule { library, .. } => library.parent(),
+                _ => None,
+            })
+    }
+}
+
 impl HttpFilter {
+    /// A dynamic module's filter with its configuration.
+    pub fn dynamic_module(library: &Path, configuration: &str) -> Self {
+        Self::DynamicModule {
+            library: library.to_path_buf(),
+            configuration: configuration.to_owned(),
+        }
+    }
+
     fn to_json(&self, index: usize) -> Value {
         match self {
             Self::Wasm {
@@ -228,6 +269,18 @@ impl HttpFilter {
                         },
                         "configuration": {"@type": STRING_VALUE, "value": configuration},
                     },
+                },
+            }),
+            Self::DynamicModule {
+                library,
+                configuration,
+            } => json!({
+                "name": format!("dynamic-module-{index}"),
+                "typed_config": {
+                    "@type": DYNAMIC_MODULE,
+                    "dynamic_module_config": {"name": module_name(library)},
+                    "filter_name": "polycors",
+                    "filter_config": {"@type": STRING_VALUE, "value": configuration},
                 },
             }),
             Self::NativeCors => json!({

@@ -161,6 +161,9 @@ impl Envoy {
         if let Some(levels) = &options.component_log_level {
             command.args(["--component-log-level", levels]);
         }
+        if let Some(dir) = bootstrap.dynamic_module_dir() {
+            command.env("ENVOY_DYNAMIC_MODULES_SEARCH_PATH", dir);
+        }
         command
             .stdin(Stdio::null())
             .stdout(if options.access_log.is_some() {

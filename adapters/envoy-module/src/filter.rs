@@ -1,0 +1,352 @@
+//! The filter's logic, in safe code: a configuration per Envoy filter config, a [`Filter`] per
+//! stream. Read the request headers once, select the policy, decide; answer or forward; write
+//! the plan onto the response. The core does every check.
+
+use polycors::adapter::{FieldValue, HeaderField, ResponseHeaders};
+use polycors::counters::Counter;
+use polycors::decision::{Action, Forwarded};
+use polycors::{RequestView, RouteInfo, Scope, ScopedPolicies};
+
+use crate::abi::{ConfigHandle, LogLevel, Stream, log, log_enabled};
+
+/// One Envoy filter configuration: the policies, and the ids of the decision counters.
+pub(crate) struct ModuleConfig {
+    policies: ScopedPolicies,
+    counters: Option<[usize; Counter::ALL.len()]>,
+}
+
+/// Loads a configuration (the plugin's JSON), logging every error and warning; `None` if it
+/// is invalid.
+pub(crate) fn new_config(handle: &ConfigHandle, json: &[u8]) -> Option<ModuleConfig> {
+    let policies = match ScopedPolicies::from_json(json) {
+        Ok(policies) => policies,
+        Err(invalid) => {
+            for error in invalid.errors() {
+                log(
+                    LogLevel::Error,
+                    &format!("polycors: invalid configuration: {error}"),
+                );
+            }
+            return None;
+        }
+    };
+    for (rule, warning) in policies.warnings() {
+        let scope = rule.map_or("global".to_owned(), |r| format!("_rules_[{r}]"));
+        log(LogLevel::Warn, &format!("polycors: {scope}: {warning}"));
+    }
+    let mut ids = [0; Counter::ALL.len()];
+    let mut counted = true;
+    for counter in Counter::ALL {
+        match handle.define_counter(&counter.name()) {
+            Some(id) => ids[counter.index()] = id,
+            None => counted = false,
+        }
+    }
+    if !counted {
+        log(
+            LogLevel::Warn,
+            "polycors: Envoy refused the decision counters; decisions are not counted",
+        );
+    }
+    Some(ModuleConfig {
+        policies,
+        counters: counted.then_some(ids),
+    })
+}
+
+/// Where a stream stands.
+enum State {
+    /// The request headers have not been seen, or no policy applies.
+    Waiting,
+    /// Forwarded: the response gets the plan's headers.
+    Forwarded {
+        scope: Scope,
+        forwarded: Forwarded,
+        origin: Vec<u8>,
+        /// The start of the debug log line, finished with the response's status.
+        log_line: Option<String>,
+    },
+    /// Answered locally, or done.
+    Done,
+}
+
+/// What `on_request_headers` tells Envoy.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Verdict {
+    /// Let the request through.
+    Continue = 0,
+    /// Stop: the filter answered.
+    Stop = 1,
+}
+
+/// One stream's filter.
+pub(crate) struct Filter {
+    /// Envoy destroys a configuration only after every filter it created.
+    config: &'static ModuleConfig,
+    state: State,
+}
+
+impl Filter {
+    pub(crate) fn new(config: &'static ModuleConfig) -> Self {
+        Self {
+            config,
+            state: State::Waiting,
+        }
+    }
+
+    /// After a panic: the stream gets nothing more from this filter.
+    pub(crate) fn fail(&mut self) {
+        self.state = State::Done;
+    }
+
+    fn count(&self, stream: &Stream, counter: Counter) {
+        if let Some(ids) = &self.config.counters {
+            stream.increment_counter(ids[counter.index()]);
+        }
+    }
+
+    pub(crate) fn on_request_headers(&mut self, stream: &Stream) -> Verdict {
+        let config = self.config;
+        let lines = stream.request_headers();
+        let mut view = RequestView::new(b"");
+        let mut origin: Option<&[u8]> = None;
+        let mut authority = None;
+        let mut path: &[u8] = b"";
+        for (name, value) in lines.iter() {
+            #[cfg(feature = "test-panic")]
+            if name == b"x-polycors-test-panic" {
+                panic!("x-polycors-test-panic");
+            }
+            view.add_header(name, value);
+            match name {
+                b"origin" => origin = origin.or(Some(value)),
+                b":authority" => authority = Some(value),
+                b":path" => path = value,
+                _ => {}
+            }
+        }
+        // `METHOD TARGET origin=ORIGIN -> DECISION [POLICY] -> STATUS (REJECTION)`, the line
+        // every adapter's `polycors serve` log shows.
+        let mut log_line = log_enabled(LogLevel::Debug).then(|| {
+            format!(
+                "polycors request: {} {} origin={} -> ",
+                view.method().escape_ascii(),
+                path.escape_ascii(),
+                origin.map_or("-".into(), |o| o.escape_ascii().to_string()),
+            )
+        });
+        let needs = config.policies.route_needs();
+        let route = RouteInfo {
+            route_name: needs.route_name.then(|| stream.route_name()).flatten(),
+            authority: authority.filter(|_| needs.authority),
+            cluster_name: needs.cluster_name.then(|| stream.cluster_name()).flatten(),
+        };
+        let Some((scope, policy)) = config.policies.select_scoped(&route) else {
+            self.count(stream, Counter::NoPolicy);
+            if let Some(mut line) = log_line {
+                line.push_str("no policy");
+                log(LogLevel::Debug, &line);
+            }
+            return Verdict::Continue;
+        };
+        let decision = policy.evaluate(&view);
+        let (outcome, reason) = Counter::for_verdict(decision.verdict());
+        self.count(stream, outcome);
+        if let Some(reason) = reason {
+            self.count(stream, reason);
+        }
+        if let Some(line) = &mut log_line {
+            line.push_str(&format!("{} [{scope}]", decision.verdict()));
+        }
+        match decision.action() {
+            Action::Answer(answer) => {
+                let status = answer.status.code();
+                let body = answer.body.as_bytes();
+                let mut headers = AnswerHeaders::new(policy, decision.origin());
+                decision.write_headers(&mut headers);
+                let status_text = status.to_string();
+                let length = body.len().to_string();
+                let mut lines: Vec<(&[u8], &[u8])> = Vec::with_capacity(headers.len() + 2);
+                lines.push((b":status", status_text.as_bytes()));
+                lines.extend(headers.lines());
+                lines.push((b"content-length", length.as_bytes()));
+                stream.answer(&lines, body);
+                if let Some(mut line) = log_line {
+                    line.push_str(&format!(" -> {status}"));
+                    if let Some(rejection) = decision.rejection() {
+                        line.push_str(&format!(" ({rejection})"));
+                    }
+                    log(LogLevel::Debug, &line);
+                }
+                self.state = State::Done;
+                Verdict::Stop
+            }
+            Action::Forward(forwarded) => {
+                self.state = State::Forwarded {
+                    scope,
+                    forwarded,
+                    origin: origin.unwrap_or_default().to_vec(),
+                    log_line,
+                };
+                Verdict::Continue
+            }
+        }
+    }
+
+    pub(crate) fn on_response_headers(&mut self, stream: &Stream) {
+        let State::Forwarded {
+            scope,
+            forwarded,
+            origin,
+            log_line,
+        } = std::mem::replace(&mut self.state, State::Done)
+        else {
+            return;
+        };
+        if let Some(mut line) = log_line {
+            let headers = stream.response_headers();
+            let status = headers.iter().find(|(name, _)| *name == b":status");
+            let status = status.map_or(String::new(), |(_, v)| v.escape_ascii().to_string());
+            line.push_str(&format!(" -> {status}"));
+            log(LogLevel::Debug, &line);
+        }
+        let Some(policy) = self.config.policies.get(scope) else {
+            return;
+        };
+        forwarded.write_headers(&mut EnvoyResponse {
+            stream,
+            policy,
+            origin: &origin,
+            present: std::cell::RefCell::new(Vec::new()),
+        });
+    }
+}
+
+/// The upstream's response headers in Envoy, as the core's [`ResponseHeaders`]: read through
+/// the stream, each change one callback.
+struct EnvoyResponse<'a> {
+    stream: &'a Stream,
+    policy: &'a polycors::Policy,
+    origin: &'a [u8],
+    /// The names among those the core sets that the response already has (seen by
+    /// `for_each`, which the core calls first): those are replaced, the others added.
+    present: std::cell::RefCell<Vec<&'static str>>,
+}
+
+/// Every header the core sets on a forwarded response.
+const SET_ON_RESPONSES: [HeaderField; 7] = [
+    HeaderField::CorsVersion,
+    HeaderField::AllowOrigin,
+    HeaderField::ExposeHeaders,
+    HeaderField::AllowCredentials,
+    HeaderField::Vary,
+    HeaderField::AllowMethods,
+    HeaderField::AllowHeaders,
+];
+
+impl ResponseHeaders for EnvoyResponse<'_> {
+    fn for_each(&self, f: &mut dyn FnMut(&[u8], &[u8])) {
+        let mut present = self.present.borrow_mut();
+        for (name, value) in self.stream.response_headers().iter() {
+            // Names in Envoy's maps are lowercase.
+            if let Some(field) = SET_ON_RESPONSES
+                .iter()
+                .find(|f| f.name().as_bytes() == name)
+                && !present.contains(&field.name())
+            {
+                present.push(field.name());
+            }
+            f(name, value);
+        }
+    }
+
+    fn remove_matching(&mut self, matches: fn(&[u8]) -> bool) {
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        for (name, _) in self.stream.response_headers().iter() {
+            if matches(name) && !names.iter().any(|n| n == name) {
+                names.push(name.to_vec());
+            }
+        }
+        self.present
+            .borrow_mut()
+            .retain(|name| !matches(name.as_bytes()));
+        for name in names {
+            if !self.stream.remove_response_header(&name) {
+                log(
+                    LogLevel::Error,
+                    "polycors: Envoy refused to remove a response header",
+                );
+            }
+        }
+    }
+
+    fn set(&mut self, field: HeaderField, value: FieldValue<'_>) {
+        let value = value.resolve(self.policy, self.origin);
+        let name = field.name();
+        let done = if self.present.borrow().contains(&name) {
+            self.stream.set_response_header(name.as_bytes(), value)
+        } else {
+            self.stream.add_response_header(name.as_bytes(), value)
+        };
+        if !done {
+            log(
+                LogLevel::Error,
+                "polycors: Envoy refused to set a response header",
+            );
+        }
+    }
+}
+
+/// The headers of a local answer as the core writes them: values copied into one buffer
+/// (request values the core echoes live only during its call), names static.
+struct AnswerHeaders<'a> {
+    policy: &'a polycors::Policy,
+    origin: &'a [u8],
+    bytes: Vec<u8>,
+    lines: Vec<(&'static str, std::ops::Range<usize>)>,
+}
+
+impl<'a> AnswerHeaders<'a> {
+    fn new(policy: &'a polycors::Policy, origin: &'a [u8]) -> Self {
+        Self {
+            policy,
+            origin,
+            bytes: Vec::with_capacity(256),
+            lines: Vec::with_capacity(12),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    fn lines(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.lines
+            .iter()
+            .map(|(name, range)| (name.as_bytes(), &self.bytes[range.clone()]))
+    }
+}
+
+impl ResponseHeaders for AnswerHeaders<'_> {
+    fn for_each(&self, f: &mut dyn FnMut(&[u8], &[u8])) {
+        for (name, value) in self.lines() {
+            f(name, value);
+        }
+    }
+
+    fn remove_matching(&mut self, matches: fn(&[u8]) -> bool) {
+        self.lines.retain(|(name, _)| !matches(name.as_bytes()));
+    }
+
+    fn set(&mut self, field: HeaderField, value: FieldValue<'_>) {
+        let name = field.name();
+        let value = value.resolve(self.policy, self.origin);
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(value);
+        let range = start..self.bytes.len();
+        match self.lines.iter_mut().find(|(n, _)| *n == name) {
+            Some(line) => line.1 = range,
+            None => self.lines.push((name, range)),
+        }
+    }
+}
