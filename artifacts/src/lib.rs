@@ -100,6 +100,15 @@ pub fn envoy_noop_module(profile: &str) -> PathBuf {
         .join("libnoop_module.so")
 }
 
+/// The dynamic module that makes only the calls a CORS filter must make on an allowed actual
+/// request (`examples/floor_module.rs`), built with `profile`.
+pub fn envoy_floor_module(profile: &str) -> PathBuf {
+    target_dir()
+        .join(profile)
+        .join("examples")
+        .join("libfloor_module.so")
+}
+
 /// Where `cargo xtask build` builds the dynamic module with its `test-panic` feature (a target
 /// directory of its own, so that it never replaces the real build).
 pub fn envoy_module_panicking_target_dir() -> PathBuf {

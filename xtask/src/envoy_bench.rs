@@ -1,6 +1,6 @@
 //! `cargo xtask bench --envoy`: what CORS costs inside a real Envoy.
 //!
-//! Seven Envoys run side by side, each with one worker (`--concurrency 1`) pinned to CPU 0, and
+//! Eight Envoys run side by side, each with one worker (`--concurrency 1`) pinned to CPU 0, and
 //! every request is answered by Envoy itself, so only Envoy and the filter are measured. (Not
 //! with a route's `direct_response`: Envoy's CORS filter skips routes without a route entry; an
 //! abort-100 % fault filter after the CORS filter answers 200 instead, in every variant.) The
@@ -10,7 +10,9 @@
 //! pays), `floor` (a plugin that makes only the host calls docs/behaviour.md requires of a CORS filter on
 //! a forwarded request: read both header maps, set two headers), `polycors` (the release
 //! plugin), `module-noop` (a dynamic module that does nothing: what any dynamic-module filter
-//! costs) and `module` (the release Envoy dynamic module, native code). wrk, pinned to CPU 1, loads one at a time; variants are interleaved within each
+//! costs), `module-floor` (a dynamic module that makes only the calls an allowed actual request
+//! needs: read both header maps, add five headers) and `module` (the release Envoy dynamic
+//! module, native code). wrk, pinned to CPU 1, loads one at a time; variants are interleaved within each
 //! round and the order rotates, so drift on this shared machine spreads over all of them.
 //! `--concurrent` loads every variant at once instead (one wrk each): they then share CPU 0 and
 //! the machine's drift hits all alike, which makes the ratios steadier (absolute figures are
@@ -47,13 +49,14 @@ fn native_policy() -> serde_json::Value {
     })
 }
 
-const VARIANTS: [&str; 7] = [
+const VARIANTS: [&str; 8] = [
     "bare",
     "native",
     "noop",
     "floor",
     "polycors",
     "module-noop",
+    "module-floor",
     "module",
 ];
 const KINDS: [&str; 4] = ["actual", "preflight", "rejected", "no-origin"];
@@ -171,6 +174,10 @@ fn bootstrap(variant: &str, extra: &[(String, PathBuf)]) -> Bootstrap {
             &polycors_artifacts::envoy_noop_module("release"),
             "",
         )],
+        "module-floor" => vec![HttpFilter::dynamic_module(
+            &polycors_artifacts::envoy_floor_module("release"),
+            "",
+        )],
         "module" => vec![HttpFilter::dynamic_module(
             &polycors_artifacts::envoy_module("release"),
             polycors_artifacts::SEED_CONFIG,
@@ -258,6 +265,8 @@ fn check_answers(envoys: &BTreeMap<String, (Envoy, SocketAddr)>) -> Result<(), S
             let (status, names) = probe(*address, kind)?;
             let acao = names.iter().any(|n| n == "access-control-allow-origin");
             let expected = match (variant.as_str(), kind) {
+                // Adds the allowed request's headers to every response, whatever was asked.
+                ("module-floor", _) => (200, true),
                 ("polycors" | "module", "rejected") => (403, false),
                 ("polycors" | "module" | "native", "actual" | "preflight") => (200, true),
                 _ => (200, false),
@@ -308,6 +317,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "--lib",
         "--example",
         "noop_module",
+        "--example",
+        "floor_module",
     ]))?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (envoy_cpu, wrk_cpu) = if cpus >= 2 {
@@ -463,9 +474,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         },
     );
     println!(
-        "| request | bare req/s | native | noop | floor | polycors | module-noop | module | polycors/noop | floor/noop | polycors/native | module/native | module-noop/native |"
+        "| request | bare req/s | native | noop | floor | polycors | module-noop | module-floor | module | polycors/noop | floor/noop | polycors/native | module/native | module-floor/native |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut lines = Vec::new();
     for &kind in &settings.kinds {
         let rps: BTreeMap<&str, f64> = variants
@@ -495,22 +506,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 1e6 / rps[v] - 1e6 / rps["bare"]
             }
         };
-        let (native, noop, floor, polycors, module_noop, module) = (
+        let (native, noop, floor, polycors) = (
             overhead("native"),
             overhead("noop"),
             overhead("floor"),
             overhead("polycors"),
+        );
+        let (module_noop, module_floor, module) = (
             overhead("module-noop"),
+            overhead("module-floor"),
             overhead("module"),
         );
         println!(
-            "| {kind} | {:.0} | {native:.2} us | {noop:.2} us | {floor:.2} us | {polycors:.2} us | {module_noop:.2} us | {module:.2} us | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            "| {kind} | {:.0} | {native:.2} us | {noop:.2} us | {floor:.2} us | {polycors:.2} us | {module_noop:.2} us | {module_floor:.2} us | {module:.2} us | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
             rps["bare"],
             polycors / noop,
             floor / noop,
             polycors / native,
             module / native,
-            module_noop / native
+            module_floor / native
         );
         for v in &variants {
             lines.push(format!("envoy-rps {kind} {v} {:.0}", rps[v.as_str()]));
@@ -546,6 +560,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         lines.push(format!(
             "envoy-ratio {kind} module-noop/native {:.3}",
             module_noop / native
+        ));
+        lines.push(format!(
+            "envoy-ratio {kind} module-floor/native {:.3}",
+            module_floor / native
         ));
     }
     for line in lines {
