@@ -45,6 +45,7 @@ pub struct ConfigurationGuide;
 
 pub mod adapter;
 mod allowed_origins;
+pub mod builder;
 mod config;
 pub mod counters;
 pub mod decision;
@@ -62,9 +63,10 @@ mod request;
 mod rules;
 mod token;
 
+pub use builder::{Any, PolicyBuilder};
 pub use config::Config;
 pub use decision::{Decision, Reason, Verdict};
 pub use error::{InvalidConfig, Warning};
-pub use policy::{Policy, PolicyBuilder};
+pub use policy::Policy;
 pub use request::RequestView;
 pub use rules::{RouteInfo, Scope, ScopedPolicies};

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::allowed_origins::AllowedOrigins;
+use crate::builder::{Any, PolicyBuilder};
 use crate::config::Config;
 use crate::defaults;
 use crate::error::{ConfigError, ConfigErrorKind, InvalidConfig, Location, Warning};
@@ -136,6 +137,32 @@ impl Policy {
         PolicyBuilder::default()
     }
 
+    /// Any origin, method and request header, without credentials: `Access-Control-Allow-Origin:
+    /// *` on every response. Any site can read the responses (only those a browser would send
+    /// without cookies), so use it for public, read-only APIs.
+    pub fn permissive() -> Self {
+        Self::builder()
+            .allow_origins(Any)
+            .allow_methods(Any)
+            .allow_headers(Any)
+            .build()
+            .unwrap_or_default()
+    }
+
+    /// Like [`permissive`](Self::permissive), but with credentials: every origin is reflected
+    /// and may read credentialed (cookie-bearing) responses. Any site a user visits can then
+    /// act as the user on this API; use it only for local development, never in production.
+    /// (The policy's warnings say so too.)
+    pub fn very_permissive() -> Self {
+        Self::builder()
+            .allow_origin_patterns(["*"])
+            .allow_methods(Any)
+            .allow_headers(Any)
+            .allow_credentials(true)
+            .build()
+            .unwrap_or_default()
+    }
+
     /// What in the configuration loads but is probably not what was meant.
     pub fn warnings(&self) -> &[Warning] {
         &self.inner.warnings
@@ -189,83 +216,6 @@ impl TryFrom<Config> for Policy {
     type Error = InvalidConfig;
     fn try_from(config: Config) -> Result<Self, InvalidConfig> {
         Self::new(config)
-    }
-}
-
-/// Builds a [`Policy`] in code. Each list method adds to the list; the result is validated
-/// like a loaded configuration.
-#[derive(Debug, Clone, Default)]
-#[must_use = "a builder does nothing until `build` is called"]
-pub struct PolicyBuilder {
-    config: Config,
-}
-
-fn extend<I, S>(list: &mut Vec<String>, items: I)
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    list.extend(items.into_iter().map(Into::into));
-}
-
-impl PolicyBuilder {
-    /// Adds exact origins (`https://app.example.com`), `*` or `null`.
-    pub fn allow_origins<I: IntoIterator<Item = S>, S: Into<String>>(mut self, items: I) -> Self {
-        extend(self.config.allow_origins.get_or_insert_default(), items);
-        self
-    }
-    /// Adds origin patterns (`https://*.example.com:[*]`).
-    pub fn allow_origin_patterns<I: IntoIterator<Item = S>, S: Into<String>>(
-        mut self,
-        items: I,
-    ) -> Self {
-        extend(&mut self.config.allow_origin_patterns, items);
-        self
-    }
-    /// Adds allowed methods (replacing the default list).
-    pub fn allow_methods<I: IntoIterator<Item = S>, S: Into<String>>(mut self, items: I) -> Self {
-        extend(&mut self.config.allow_methods, items);
-        self
-    }
-    /// Adds allowed request headers (replacing the default list).
-    pub fn allow_headers<I: IntoIterator<Item = S>, S: Into<String>>(mut self, items: I) -> Self {
-        extend(&mut self.config.allow_headers, items);
-        self
-    }
-    /// Adds exposed response headers.
-    pub fn expose_headers<I: IntoIterator<Item = S>, S: Into<String>>(mut self, items: I) -> Self {
-        extend(&mut self.config.expose_headers, items);
-        self
-    }
-    /// Sets `allow_credentials`.
-    pub fn allow_credentials(mut self, allow: bool) -> Self {
-        self.config.allow_credentials = allow;
-        self
-    }
-    /// Sets `max_age` in seconds.
-    pub fn max_age(mut self, seconds: u64) -> Self {
-        self.config.max_age = Some(seconds);
-        self
-    }
-    /// Sets `allow_private_network`.
-    pub fn allow_private_network(mut self, allow: bool) -> Self {
-        self.config.allow_private_network = allow;
-        self
-    }
-    /// Sets `forward_disallowed_requests`: actual requests that fail a check are forwarded
-    /// without CORS headers instead of answered 403 (preflights that fail are still 403).
-    pub fn forward_disallowed_requests(mut self, forward: bool) -> Self {
-        self.config.forward_disallowed_requests = forward;
-        self
-    }
-    /// Sets `debug` (403 answers say why, in the body and in `x-cors-reason`).
-    pub fn debug(mut self, debug: bool) -> Self {
-        self.config.debug = debug;
-        self
-    }
-    /// Validates and compiles the policy.
-    pub fn build(self) -> Result<Policy, InvalidConfig> {
-        Policy::new(self.config)
     }
 }
 

@@ -54,7 +54,7 @@ use actix_web::{Error, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use polycors::adapter::{DecisionHook, FieldValue, FixedValues, HeaderField, ResponseHeaders};
 use polycors::decision::{Action, Forwarded};
-use polycors::{Policy, RequestView, Verdict};
+use polycors::{Policy, PolicyBuilder, RequestView, Verdict};
 
 /// Middleware factory enforcing a CORS [`Policy`]; use with `App::wrap`.
 ///
@@ -85,6 +85,27 @@ impl Cors {
             on_decision: None,
             fixed: Rc::new(fixed),
         }
+    }
+
+    /// Starts the middleware in code: the [`PolicyBuilder`] methods, with `build()` returning
+    /// the middleware (or every configuration problem, with its field).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use actix_web::http::{Method, header};
+    /// use polycors_actix::Cors;
+    ///
+    /// let cors = Cors::builder()
+    ///     .allow_origin(["https://app.example.com"])
+    ///     .allow_methods([Method::GET, Method::POST])
+    ///     .allow_headers([header::CONTENT_TYPE])
+    ///     .max_age(Duration::from_secs(600))
+    ///     .build()?;
+    /// # let _ = cors;
+    /// # Ok::<(), polycors::InvalidConfig>(())
+    /// ```
+    pub fn builder() -> PolicyBuilder<Self> {
+        PolicyBuilder::new(Self::new)
     }
 
     /// Puts each response's [`Verdict`] in its extensions (off by default: it costs an

@@ -10,7 +10,7 @@ use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use polycors::adapter::{DecisionHook, FixedValues};
 use polycors::decision::{Action, Forwarded};
-use polycors::{Policy, Verdict};
+use polycors::{Policy, PolicyBuilder, Verdict};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -57,6 +57,28 @@ impl CorsLayer {
                 fixed,
             }),
         }
+    }
+
+    /// Starts a layer in code: the [`PolicyBuilder`] methods, with `build()` returning the
+    /// layer (or every configuration problem, with its field).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use http::{Method, header};
+    /// use polycors_tower::CorsLayer;
+    ///
+    /// let layer = CorsLayer::builder()
+    ///     .allow_origin(["https://app.example.com"])
+    ///     .allow_methods([Method::GET, Method::POST])
+    ///     .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+    ///     .allow_credentials(true)
+    ///     .max_age(Duration::from_secs(600))
+    ///     .build()?;
+    /// # let _ = layer;
+    /// # Ok::<(), polycors::InvalidConfig>(())
+    /// ```
+    pub fn builder() -> PolicyBuilder<Self> {
+        PolicyBuilder::new(Self::new)
     }
 
     /// Puts each response's [`Verdict`] in its extensions (off by default: `http`'s extension
