@@ -44,6 +44,7 @@ use std::rc::Rc;
 /// The actix-web guide's code, compiled by `cargo test`.
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/actix.md")]
+#[doc = include_str!("../../../docs/migrating-from-actix-cors.md")]
 pub struct Guide;
 
 use actix_web::body::{EitherBody, MessageBody};

@@ -35,6 +35,7 @@
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 #[doc = include_str!("../../../docs/tower.md")]
+#[doc = include_str!("../../../docs/migrating-from-tower-http.md")]
 pub struct Guides;
 
 mod body;
