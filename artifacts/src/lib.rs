@@ -109,7 +109,7 @@ pub fn envoy_floor_module(profile: &str) -> PathBuf {
         .join("libfloor_module.so")
 }
 
-/// Where `cargo xtask build` builds the dynamic module with its `test-panic` feature (a target
+/// Where `cargo xtask test` builds the dynamic module with its `test-panic` feature (a target
 /// directory of its own, so that it never replaces the real build).
 pub fn envoy_module_panicking_target_dir() -> PathBuf {
     target_dir().join("envoy-module-test-panic")

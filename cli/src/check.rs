@@ -129,11 +129,12 @@ fn check_file(file: String, input: input::ConfigFile) -> FileReport {
             .findings
             .iter()
             .any(|f| f.severity == Severity::Error);
-        let (kind, name, cors) = match document.kind() {
-            DocumentKind::Policy => ("policy", None, true),
-            DocumentKind::WasmPlugin { name } => ("WasmPlugin", name.clone(), true),
-            DocumentKind::Other { .. } => ("other", None, false),
+        let (kind, name) = match document.kind() {
+            DocumentKind::Policy => ("policy", None),
+            DocumentKind::WasmPlugin { name } => ("WasmPlugin", name.clone()),
+            DocumentKind::Other { .. } => ("other", None),
         };
+        let cors = document.is_cors_configuration();
         summaries.push(DocumentSummary {
             index,
             kind,

@@ -274,7 +274,7 @@ fn pick_document<'d>(
     let cors: Vec<usize> = documents
         .iter()
         .enumerate()
-        .filter(|(_, d)| !matches!(d.kind(), DocumentKind::Other { .. }))
+        .filter(|(_, d)| d.is_cors_configuration())
         .map(|(i, _)| i + 1)
         .collect();
     match (chosen, &cors[..]) {

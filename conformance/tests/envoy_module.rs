@@ -23,7 +23,7 @@ fn bootstrap(library: &std::path::Path, configuration: &str) -> Bootstrap {
 fn module(path: std::path::PathBuf) -> std::path::PathBuf {
     assert!(
         path.is_file(),
-        "{} is missing: build it with `cargo xtask build`",
+        "{} is missing: `cargo xtask test` builds it",
         path.display()
     );
     path

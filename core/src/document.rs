@@ -212,6 +212,12 @@ impl Document {
         &self.kind
     }
 
+    /// Whether the document is a CORS configuration (a policy or a `WasmPlugin`), rather than
+    /// another Kubernetes resource.
+    pub fn is_cors_configuration(&self) -> bool {
+        !matches!(self.kind, DocumentKind::Other { .. })
+    }
+
     /// Loads the document and reports every error and warning (and, for `WasmPlugin`
     /// resources, the rules Higress leaves out). Nothing is loaded from an `Other` document.
     pub fn check(&self) -> Checked {
@@ -272,7 +278,8 @@ impl Document {
 }
 
 /// Loads a plugin configuration and turns its errors and warnings into findings, `path`
-/// placing each core [`Location`] in the file. `notes` come first.
+/// placing each core [`Location`] in the file; `findings` (the translation's notes and
+/// warnings) follow them.
 fn check_plugin_config(
     value: &Value,
     mut findings: Vec<Finding>,

@@ -39,21 +39,8 @@ pub fn build_plugins() -> Result<PathBuf, String> {
     .map_err(|e| {
         format!("{e}\nif the {WASM_TARGET} target is missing: `rustup target add {WASM_TARGET}`")
     })?;
-    // The Envoy dynamic module (native; the conformance suite's build), and the build whose
-    // filter panics on request, for the test that proves no panic reaches Envoy.
+    // The Envoy dynamic module (native; the build the conformance suite and serve load).
     execute(cargo().args(["build", "--package", ENVOY_MODULE_PACKAGE]))?;
-    execute(
-        cargo()
-            .args([
-                "build",
-                "--package",
-                ENVOY_MODULE_PACKAGE,
-                "--features",
-                "test-panic",
-            ])
-            .arg("--target-dir")
-            .arg(polycors_artifacts::envoy_module_panicking_target_dir()),
-    )?;
     deps::binaryen()?;
     let built = polycors_artifacts::plugin_wasm_unoptimized();
     let path = polycors_artifacts::plugin_wasm();
@@ -79,6 +66,23 @@ pub fn build_plugins() -> Result<PathBuf, String> {
         size(&built)?
     );
     Ok(path)
+}
+
+/// The dynamic module whose filter panics on request (feature `test-panic`, its own target
+/// directory), for the test that proves no panic reaches Envoy: only `cargo xtask test` needs it.
+pub fn build_panicking_module() -> Result<(), String> {
+    execute(
+        cargo()
+            .args([
+                "build",
+                "--package",
+                ENVOY_MODULE_PACKAGE,
+                "--features",
+                "test-panic",
+            ])
+            .arg("--target-dir")
+            .arg(polycors_artifacts::envoy_module_panicking_target_dir()),
+    )
 }
 
 /// The trimmed output of `git args`, if git runs and succeeds.

@@ -79,6 +79,7 @@ fn main() -> ExitCode {
 fn test(args: &[String]) -> Result<(), String> {
     deps::for_tests()?;
     artifacts::build_plugins()?;
+    artifacts::build_panicking_module()?;
     execute(cargo().args(["test", "--workspace"]).args(args))
 }
 

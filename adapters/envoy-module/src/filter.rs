@@ -2,7 +2,7 @@
 //! stream. Read the request headers once, select the policy, decide; answer or forward; write
 //! the plan onto the response. The core does every check.
 
-use polycors::adapter::{FieldValue, HeaderField, ResponseHeaders};
+use polycors::adapter::{FieldValue, HeaderField, ResponseHeaders, RouteNeeds};
 use polycors::counters::Counter;
 use polycors::decision::{Action, Forwarded};
 use polycors::{RequestView, RouteInfo, Scope, ScopedPolicies};
@@ -12,6 +12,8 @@ use crate::abi::{ConfigHandle, LogLevel, Stream, log, log_enabled};
 /// One Envoy filter configuration: the policies, and the ids of the decision counters.
 pub(crate) struct ModuleConfig {
     policies: ScopedPolicies,
+    /// What selecting a policy reads (computed once: the request path only reads it).
+    needs: RouteNeeds,
     counters: Option<[usize; Counter::ALL.len()]>,
 }
 
@@ -49,6 +51,7 @@ pub(crate) fn new_config(handle: &ConfigHandle, json: &[u8]) -> Option<ModuleCon
         );
     }
     Some(ModuleConfig {
+        needs: policies.route_needs(),
         policies,
         counters: counted.then_some(ids),
     })
@@ -72,7 +75,7 @@ enum State {
 
 /// What `on_request_headers` tells Envoy.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Verdict {
+pub(crate) enum HeadersStatus {
     /// Let the request through.
     Continue = 0,
     /// Stop: the filter answered.
@@ -105,7 +108,7 @@ impl Filter {
         }
     }
 
-    pub(crate) fn on_request_headers(&mut self, stream: &Stream) -> Verdict {
+    pub(crate) fn on_request_headers(&mut self, stream: &Stream) -> HeadersStatus {
         let config = self.config;
         let lines = stream.request_headers();
         let mut view = RequestView::new(b"");
@@ -135,7 +138,7 @@ impl Filter {
                 origin.map_or("-".into(), |o| o.escape_ascii().to_string()),
             )
         });
-        let needs = config.policies.route_needs();
+        let needs = config.needs;
         let route = RouteInfo {
             route_name: needs.route_name.then(|| stream.route_name()).flatten(),
             authority: authority.filter(|_| needs.authority),
@@ -147,7 +150,7 @@ impl Filter {
                 line.push_str("no policy");
                 log(LogLevel::Debug, &line);
             }
-            return Verdict::Continue;
+            return HeadersStatus::Continue;
         };
         let decision = policy.evaluate(&view);
         let (outcome, reason) = Counter::for_verdict(decision.verdict());
@@ -179,7 +182,7 @@ impl Filter {
                     log(LogLevel::Debug, &line);
                 }
                 self.state = State::Done;
-                Verdict::Stop
+                HeadersStatus::Stop
             }
             Action::Forward(forwarded) => {
                 self.state = State::Forwarded {
@@ -188,7 +191,7 @@ impl Filter {
                     origin: origin.unwrap_or_default().to_vec(),
                     log_line,
                 };
-                Verdict::Continue
+                HeadersStatus::Continue
             }
         }
     }

@@ -78,7 +78,7 @@ impl ServeArgs {
             Some(path) => (input::read(path)?.documents, path.display().to_string()),
         };
         let documents = documents.map_err(|e| format!("invalid configuration ({source}):\n{e}"))?;
-        let mut cors = documents.iter().filter(|d| d.plugin_config().is_some());
+        let mut cors = documents.iter().filter(|d| d.is_cors_configuration());
         let (Some(document), None) = (cors.next(), cors.next()) else {
             return Err(format!(
                 "{source}: expected exactly one CORS configuration (`polycors check {source}` lists them)"
