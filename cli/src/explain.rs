@@ -147,9 +147,15 @@ fn explain(args: &ExplainArgs) -> Result<Outcome, String> {
             status: None,
             body: None,
             headers: Vec::new(),
+            predicate_asked: false,
         },
         Some((_, policy)) => {
-            let decision = policy.evaluate(&view);
+            // No application code runs here: a predicate the policy needs is shown refusing.
+            let predicate_asked = std::cell::Cell::new(false);
+            let decision = policy.evaluate_with(&view, |_| {
+                predicate_asked.set(true);
+                false
+            });
             let verdict = decision.verdict();
             let mut written = HeaderList::default();
             decision.write_headers(&mut written.for_response(policy, decision.origin()));
@@ -171,6 +177,7 @@ fn explain(args: &ExplainArgs) -> Result<Outcome, String> {
                 status,
                 body,
                 headers: written.0.iter().map(|(n, v)| (text(n), text(v))).collect(),
+                predicate_asked: predicate_asked.get(),
             }
         }
     };
@@ -189,6 +196,7 @@ fn explain(args: &ExplainArgs) -> Result<Outcome, String> {
                 "status": explanation.status,
                 "body": explanation.body,
                 "headers": explanation.headers.iter().map(|(n, v)| [n, v]).collect::<Vec<_>>(),
+                "origin_predicate_asked": explanation.predicate_asked,
             })
         ),
         Format::Text => {
@@ -213,6 +221,12 @@ fn explain(args: &ExplainArgs) -> Result<Outcome, String> {
             println!("decision:  {decision}");
             if let (Some(code), Some(detail)) = (explanation.reason, &explanation.reason_detail) {
                 println!("reason:    {code}: {detail}");
+            }
+            if explanation.predicate_asked {
+                println!(
+                    "note:      the application's origin predicate decides this origin \
+                     (allow_origin_predicate); shown as if it refused"
+                );
             }
             match explanation.status {
                 Some(status) => {
@@ -246,6 +260,8 @@ struct Explanation {
     status: Option<u16>,
     body: Option<String>,
     headers: Vec<(String, String)>,
+    /// Whether the policy would ask the application's origin predicate.
+    predicate_asked: bool,
 }
 
 /// Header bytes as text: UTF-8 as is, anything else escaped (`\xff`).

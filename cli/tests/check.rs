@@ -378,3 +378,73 @@ fn every_subcommand_has_help() {
         assert!(text.contains(mentions), "{command} --help:\n{text}");
     }
 }
+
+#[test]
+fn an_origin_predicate_is_an_error_in_a_wasm_plugin_and_a_note_in_a_policy() {
+    let resource = TempFile::new(
+        "resource.yaml",
+        "\
+apiVersion: extensions.higress.io/v1alpha1
+kind: WasmPlugin
+metadata:
+  name: cors
+spec:
+  matchRules:
+    - ingress: [tenants]
+      config:
+        allow_origins: [https://a.example]
+        allow_origin_predicate: true
+",
+    );
+    let output = polycors(&["check", "--format", "json"], &[&resource]);
+    assert_eq!(code(&output), 1);
+    let finding = &report(&output)["files"][0]["findings"][0];
+    assert_eq!(finding["severity"], "error");
+    assert_eq!(
+        finding["path"],
+        "spec.matchRules[0].config.allow_origin_predicate"
+    );
+    assert_eq!(
+        (finding["line"].as_u64(), finding["column"].as_u64()),
+        (Some(10), Some(9))
+    );
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("list the origins in allow_origins"),
+        "{finding}"
+    );
+
+    let policy = TempFile::new(
+        "policy.yaml",
+        "allow_origins: [https://a.example]\nallow_origin_predicate: true\n",
+    );
+    let output = polycors(&["check", "--format", "json"], &[&policy]);
+    assert_eq!(code(&output), 0);
+    let finding = &report(&output)["files"][0]["findings"][0];
+    assert_eq!(
+        (&finding["severity"], &finding["path"]),
+        (&Value::from("note"), &Value::from("allow_origin_predicate"))
+    );
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("polycors-tower and polycors-actix only"),
+        "{finding}"
+    );
+
+    // serve runs no application code: it refuses the policy before it listens.
+    let output = Command::new(env!("CARGO_BIN_EXE_polycors"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&policy.0)
+        .output()
+        .expect("polycors runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(code(&output), 0, "{stderr}");
+    assert!(
+        stderr.contains("allow_origin_predicate: needs an origin predicate"),
+        "{stderr}"
+    );
+}

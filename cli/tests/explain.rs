@@ -122,3 +122,35 @@ fn os_string(bytes: Vec<u8>) -> std::ffi::OsString {
     use std::os::unix::ffi::OsStringExt;
     std::ffi::OsString::from_vec(bytes)
 }
+
+#[test]
+fn explain_says_when_the_applications_origin_predicate_decides() {
+    let dir = std::env::temp_dir().join(format!("polycors-explain-p-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = dir.join("policy.yaml");
+    std::fs::write(
+        &config,
+        "allow_origins: [https://a.test]\nallow_origin_predicate: true\n",
+    )
+    .expect("config written");
+    let run = |origin: &str| {
+        explain(&[
+            "--config".into(),
+            config.clone().into(),
+            "--method".into(),
+            "GET".into(),
+            "--header".into(),
+            format!("Origin: {origin}").into(),
+        ])
+    };
+    let (code, unlisted, stderr) = run("https://tenant.test");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        (&unlisted["origin_predicate_asked"], &unlisted["reason"]),
+        (&Value::Bool(true), &Value::from("origin-not-allowed"))
+    );
+    let (_, listed, _) = run("https://a.test");
+    assert_eq!(listed["origin_predicate_asked"], Value::Bool(false));
+    assert_eq!(listed["decision"], "actual");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,7 +1,8 @@
 //! Every invalid configuration of `conformance/config-errors.yaml` is refused by every target
 //! that loads configurations, with every error reported in the core's words: the core returns
-//! them; the plugin logs them and fails `on_configure`, in the wasmtime host and in a real Envoy
-//! (which then refuses to start, its log naming each field).
+//! them (loading as the gateways do, which refuse origin predicates); the plugin logs them and
+//! fails `on_configure`, in the wasmtime host and in a real Envoy (which then refuses to start,
+//! its log naming each field).
 
 use polycors::ScopedPolicies;
 use polycors_conformance::{ConfigErrorCase, load_config_errors};
@@ -17,7 +18,9 @@ fn cases() -> Vec<ConfigErrorCase> {
 #[test]
 fn the_core_reports_every_error_in_order() {
     for case in cases() {
-        let errors = match ScopedPolicies::from_json(&case.bytes()) {
+        let loaded = ScopedPolicies::from_json(&case.bytes())
+            .and_then(ScopedPolicies::refuse_origin_predicates);
+        let errors = match loaded {
             Ok(_) => panic!("{}: accepted", case.name),
             Err(invalid) => invalid
                 .errors()

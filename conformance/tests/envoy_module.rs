@@ -70,6 +70,31 @@ fn an_invalid_configuration_is_refused_naming_the_field() {
 }
 
 #[test]
+fn a_policy_needing_an_origin_predicate_is_refused() {
+    let library = module(polycors_artifacts::envoy_module("debug"));
+    let result = Envoy::start(
+        &bootstrap(
+            &library,
+            r#"{"allow_origins": ["https://a.test"], "allow_origin_predicate": true}"#,
+        ),
+        &Options::default(),
+    );
+    match result {
+        Err(EnvoyError::Exited { log, .. }) => assert!(
+            log.contains(
+                "polycors: invalid configuration: allow_origin_predicate: needs an origin predicate, application code that only polycors-tower and polycors-actix run"
+            ),
+            "{log}"
+        ),
+        Err(other) => panic!("expected Envoy to refuse the configuration, got: {other}"),
+        Ok(envoy) => {
+            envoy.stop();
+            panic!("Envoy accepted a policy needing an origin predicate");
+        }
+    }
+}
+
+#[test]
 fn a_panic_in_the_filter_is_a_500_and_envoy_keeps_serving() {
     let library = module(polycors_artifacts::envoy_module_panicking());
     let envoy = Envoy::start(

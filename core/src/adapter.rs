@@ -35,6 +35,41 @@ impl std::fmt::Debug for DecisionHook {
     }
 }
 
+/// An application's origin predicate, as the tower layer and the actix-web middleware hold
+/// it: asked about the origins a policy's lists do not allow, with the host's view of the
+/// request (`R`: `http::request::Parts` for tower, `RequestHead` for actix-web). Cloning it
+/// shares the function.
+pub struct OriginPredicate<R: ?Sized>(std::sync::Arc<PredicateFn<R>>);
+
+/// The function an [`OriginPredicate`] shares.
+type PredicateFn<R> = dyn Fn(&crate::OriginRef<'_>, &R) -> bool + Send + Sync;
+
+impl<R: ?Sized> OriginPredicate<R> {
+    /// Wraps `predicate`.
+    pub fn new(
+        predicate: impl Fn(&crate::OriginRef<'_>, &R) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self(std::sync::Arc::new(predicate))
+    }
+
+    /// Whether the predicate allows `origin` for `request`.
+    pub fn allows(&self, origin: &crate::OriginRef<'_>, request: &R) -> bool {
+        (self.0)(origin, request)
+    }
+}
+
+impl<R: ?Sized> Clone for OriginPredicate<R> {
+    fn clone(&self) -> Self {
+        Self(std::sync::Arc::clone(&self.0))
+    }
+}
+
+impl<R: ?Sized> std::fmt::Debug for OriginPredicate<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OriginPredicate")
+    }
+}
+
 /// Lowercase names of the headers the policy writes.
 pub mod names {
     /// `access-control-allow-origin`

@@ -89,6 +89,8 @@ pub(crate) struct AllowedOrigins {
     pub(crate) any: bool,
     /// `null`.
     pub(crate) null: bool,
+    /// `allow_origin_predicate`: the application's predicate decides the other origins.
+    pub(crate) predicate: bool,
     exact: Vec<Exact>,
     /// Index into `exact` (consulted when it is longer than [`LINEAR_MAX`]).
     exact_table: Table<usize>,

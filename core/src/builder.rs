@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
+use crate::adapter::OriginPredicate;
 use crate::config::Config;
 use crate::error::{ConfigError, ConfigErrorKind, InvalidConfig, Location};
+use crate::origin_predicate::OriginRef;
 use crate::policy::Policy;
 
 /// Any origin, method or header: `*` in a list argument (`allow_origins(Any)`).
@@ -64,6 +66,33 @@ impl From<Duration> for MaxAge {
     }
 }
 
+/// What a [`PolicyBuilder`] builds: a [`Policy`], or an adapter's layer
+/// (`polycors_tower::CorsLayer`, `polycors_actix::Cors`).
+pub trait BuildTarget: Sized {
+    /// The host's view of a request that an origin predicate receives (`()` for a target
+    /// that takes no predicate).
+    type RequestParts: ?Sized;
+
+    /// Makes the target from the built policy and the origin predicate, if one was given.
+    fn finish(
+        policy: Policy,
+        origin_predicate: Option<OriginPredicate<Self::RequestParts>>,
+    ) -> Self;
+}
+
+/// A [`BuildTarget`] that runs an origin predicate (an adapter layer: a bare [`Policy`] has
+/// no request to give it), so that its builder has
+/// [`allow_origin_predicate`](PolicyBuilder::allow_origin_predicate).
+pub trait AcceptsOriginPredicate: BuildTarget {}
+
+impl BuildTarget for Policy {
+    type RequestParts = ();
+
+    fn finish(policy: Policy, _: Option<OriginPredicate<()>>) -> Self {
+        policy
+    }
+}
+
 /// Builds a [`Policy`] (or, through an adapter's `builder()`, the adapter's layer) in code.
 /// Each list method adds to its list; [`build`](Self::build) validates everything as a loaded
 /// configuration is validated and reports every problem with its field.
@@ -81,29 +110,63 @@ impl From<Duration> for MaxAge {
 /// # let _ = policy;
 /// # Ok::<(), polycors::InvalidConfig>(())
 /// ```
-#[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
-pub struct PolicyBuilder<T = Policy> {
+pub struct PolicyBuilder<T: BuildTarget = Policy> {
     config: Config,
     /// A `max_age` below zero, reported by `build` like a loaded configuration's.
     negative_max_age: bool,
-    finish: fn(Policy) -> T,
+    origin_predicate: Option<OriginPredicate<T::RequestParts>>,
 }
 
-impl Default for PolicyBuilder<Policy> {
-    fn default() -> Self {
-        Self::new(std::convert::identity)
+impl<T: BuildTarget> Clone for PolicyBuilder<T> {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            negative_max_age: self.negative_max_age,
+            origin_predicate: self.origin_predicate.clone(),
+        }
     }
 }
 
-impl<T> PolicyBuilder<T> {
-    /// A builder whose [`build`](Self::build) hands the policy to `finish` (an adapter's
-    /// constructor, for `CorsLayer::builder()`).
-    pub fn new(finish: fn(Policy) -> T) -> Self {
+impl<T: BuildTarget> std::fmt::Debug for PolicyBuilder<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyBuilder")
+            .field("config", &self.config)
+            .field("origin_predicate", &self.origin_predicate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: BuildTarget> Default for PolicyBuilder<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: AcceptsOriginPredicate> PolicyBuilder<T> {
+    /// Lets `predicate` decide the origins that neither the exact origins nor the patterns
+    /// allow (and sets `allow_origin_predicate`, so that no `allow_origins` means no origin
+    /// rather than `*`). It is asked only about valid, cross-origin, non-`null` origins, in
+    /// normalised form, with the host's view of the request; other checks (method, headers)
+    /// still apply to the origins it allows. Keep it fast and non-blocking: it runs on every
+    /// request from an unlisted origin.
+    pub fn allow_origin_predicate<F>(mut self, predicate: F) -> Self
+    where
+        F: Fn(&OriginRef<'_>, &T::RequestParts) -> bool + Send + Sync + 'static,
+    {
+        self.config.allow_origin_predicate = true;
+        self.origin_predicate = Some(OriginPredicate::new(predicate));
+        self
+    }
+}
+
+impl<T: BuildTarget> PolicyBuilder<T> {
+    /// A builder with the defaults; [`build`](Self::build) makes a `T`.
+    pub fn new() -> Self {
         Self {
             config: Config::default(),
             negative_max_age: false,
-            finish,
+            origin_predicate: None,
         }
     }
 
@@ -197,7 +260,8 @@ impl<T> PolicyBuilder<T> {
             }
             return Err(InvalidConfig::new(errors));
         }
-        policy.map(self.finish)
+        let origin_predicate = self.origin_predicate;
+        policy.map(|policy| T::finish(policy, origin_predicate))
     }
 }
 

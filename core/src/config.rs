@@ -45,6 +45,10 @@ pub struct Config {
     pub forward_disallowed_requests: bool,
     /// Whether the 403 body says why the request was rejected.
     pub debug: bool,
+    /// Whether origins that neither `allow_origins` nor `allow_origin_patterns` allows are
+    /// left to the application's origin predicate (polycors-tower and polycors-actix only;
+    /// hosts that run no application code refuse such a policy).
+    pub allow_origin_predicate: bool,
 }
 
 impl Config {
@@ -112,6 +116,9 @@ impl Config {
                     record(boolean(key, value).map(|v| config.forward_disallowed_requests = v))
                 }
                 "debug" => record(boolean(key, value).map(|v| config.debug = v)),
+                "allow_origin_predicate" => {
+                    record(boolean(key, value).map(|v| config.allow_origin_predicate = v))
+                }
                 "max_age" => record(max_age(value).map(|v| config.max_age = v)),
                 _ if key.starts_with('_') => {}
                 _ => errors.push(ConfigError::new(

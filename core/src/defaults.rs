@@ -1,7 +1,7 @@
 //! The configuration's fields and their defaults (the seed plugin's). A leaf module.
 
 /// The configuration fields, in documentation order.
-pub const FIELDS: [&str; 10] = [
+pub const FIELDS: [&str; 11] = [
     "allow_origins",
     "allow_origin_patterns",
     "allow_methods",
@@ -12,6 +12,7 @@ pub const FIELDS: [&str; 10] = [
     "allow_private_network",
     "forward_disallowed_requests",
     "debug",
+    "allow_origin_predicate",
 ];
 
 /// `allow_methods` when not configured.

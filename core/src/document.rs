@@ -232,7 +232,7 @@ impl Document {
                 policies: None,
             },
             DocumentKind::Policy => {
-                check_plugin_config(&self.value, Vec::new(), plugin_config_path)
+                check_plugin_config(&self.value, Vec::new(), false, plugin_config_path)
             }
             DocumentKind::WasmPlugin { .. } => match WasmPluginTranslation::of(&self.value) {
                 Err(findings) => Checked {
@@ -241,9 +241,12 @@ impl Document {
                 },
                 Ok(translation) => {
                     let sources = translation.rule_sources.clone();
-                    check_plugin_config(&translation.plugin_config, translation.notes, |location| {
-                        wasm_plugin_path(location, &sources)
-                    })
+                    check_plugin_config(
+                        &translation.plugin_config,
+                        translation.notes,
+                        true,
+                        |location| wasm_plugin_path(location, &sources),
+                    )
                 }
             },
         }
@@ -279,13 +282,21 @@ impl Document {
 
 /// Loads a plugin configuration and turns its errors and warnings into findings, `path`
 /// placing each core [`Location`] in the file; `findings` (the translation's notes and
-/// warnings) follow them.
+/// warnings) follow them. A `gateway` configuration (a `WasmPlugin`) cannot have an origin
+/// predicate; elsewhere, a policy that needs one gets a note saying where it can run.
 fn check_plugin_config(
     value: &Value,
     mut findings: Vec<Finding>,
+    gateway: bool,
     path: impl Fn(&Location) -> FieldPath,
 ) -> Checked {
-    match ScopedPolicies::from_value(value) {
+    let loaded = ScopedPolicies::from_value(value);
+    let loaded = if gateway {
+        loaded.and_then(ScopedPolicies::refuse_origin_predicates)
+    } else {
+        loaded
+    };
+    match loaded {
         Err(invalid) => {
             let errors = invalid.errors().iter().map(|error| Finding {
                 severity: Severity::Error,
@@ -317,7 +328,14 @@ fn check_plugin_config(
                     }
                 })
                 .collect();
+            let notes = policies.origin_predicate_errors().into_iter().map(|error| Finding {
+                severity: Severity::Note,
+                path: path(error.location()),
+                position: None,
+                message: "runs with polycors-tower and polycors-actix only, whose layer the application gives its predicate; the proxy-wasm plugin, the Envoy module and `polycors serve` refuse it".to_owned(),
+            });
             let mut all = warnings;
+            all.extend(notes);
             all.append(&mut findings);
             Checked {
                 findings: all,

@@ -149,6 +149,9 @@ pub enum ConfigErrorKind {
         /// The item as written.
         value: String,
     },
+    /// `allow_origin_predicate: true` given to a host that runs no application code (the
+    /// proxy-wasm plugin, the Envoy module, `polycors serve`).
+    OriginPredicateUnavailable,
 }
 
 /// One problem in a configuration.
@@ -242,6 +245,9 @@ impl fmt::Display for ConfigErrorKind {
             ConfigErrorKind::InvalidMatch { value } => {
                 write!(f, "{} is not a valid match item", Quoted(value))
             }
+            ConfigErrorKind::OriginPredicateUnavailable => f.write_str(
+                "needs an origin predicate, application code that only polycors-tower and polycors-actix run; here, list the origins in allow_origins or match them with allow_origin_patterns",
+            ),
         }
     }
 }
@@ -344,6 +350,9 @@ pub enum Warning {
         /// The name as written.
         name: String,
     },
+    /// `allow_origin_predicate: true` with `*` in `allow_origins` or `allow_origin_patterns`:
+    /// every origin is allowed before the predicate is asked.
+    OriginPredicateUnreachable,
     /// An item that changes nothing: a duplicate, or an item next to `*`.
     RedundantItem {
         /// Where it is.
@@ -365,6 +374,7 @@ impl Warning {
             }
             Self::ExposeAllWithCredentials => Location::field("expose_headers"),
             Self::MaxAgeAboveBrowserCap { .. } => Location::field("max_age"),
+            Self::OriginPredicateUnreachable => Location::field("allow_origin_predicate"),
             Self::WildcardInsideLabel { location, .. }
             | Self::ForbiddenRequestHeader { location, .. }
             | Self::AccessControlName { location, .. }
@@ -448,6 +458,9 @@ impl fmt::Display for WarningDetail<'_> {
                 f,
                 "{} is a CORS header, which belongs on responses: a page that sends it has a bug that allowing it only hides; remove it (and fix the page)",
                 Quoted(name)
+            ),
+            W::OriginPredicateUnreachable => f.write_str(
+                "is never asked: \"*\" allows every origin first; remove the \"*\" to let the predicate decide",
             ),
             W::RedundantItem { item, .. } => {
                 write!(

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use crate::decision::{Decision, ExposeSource, ListSource, OriginSource, Plan, Reason, Verdict};
 use crate::limits::{MAX_REQUEST_HEADER_NAMES, MAX_REQUEST_HEADERS_BYTES};
 use crate::origin::{self, OriginParts, default_port, same_host, split_host_port};
+use crate::origin_predicate::OriginRef;
 use crate::policy::{Allowed, Expose, Policy};
 use crate::request::{OriginHeader, RequestView};
 use crate::token::{TokenShape, classify, is_token, list_items, token_items, trim_ows};
@@ -23,8 +24,22 @@ struct PreflightEcho<'r> {
 impl Policy {
     /// Decides what to do with a request. Pure apart from logging the reason of a rejection at
     /// debug level; no allocation for requests whose header values are in the canonical form
-    /// browsers send.
+    /// browsers send. A policy that [needs an origin predicate](Policy::needs_origin_predicate)
+    /// rejects the origins its lists do not allow; see [`evaluate_with`](Self::evaluate_with).
     pub fn evaluate<'r>(&self, request: &RequestView<'r>) -> Decision<'r> {
+        self.evaluate_with(request, |_| false)
+    }
+
+    /// [`evaluate`](Self::evaluate), with `origin_predicate` deciding the origins that neither
+    /// `allow_origins` nor `allow_origin_patterns` allows, when the policy has
+    /// `allow_origin_predicate: true`. It is asked at most once, and only about a valid,
+    /// cross-origin, non-`null` Origin (`null` is allowed only by listing it); an allowed
+    /// origin then goes through the other checks (method, headers) like a listed one.
+    pub fn evaluate_with<'r>(
+        &self,
+        request: &RequestView<'r>,
+        origin_predicate: impl FnOnce(&OriginRef<'_>) -> bool,
+    ) -> Decision<'r> {
         let preflight_shaped = request.is_preflight_shaped();
         let raw = match request.origin {
             OriginHeader::Absent => return self.not_cors(preflight_shaped),
@@ -70,7 +85,11 @@ impl Policy {
             if is_same_origin(&parts, request) {
                 return self.not_cors(preflight_shaped);
             }
-            if hit.is_none() && !inner.origins.allows(&parts) {
+            if hit.is_none()
+                && !inner.origins.allows(&parts)
+                && !(inner.origins.predicate
+                    && OriginRef::new(raw, &parts).is_some_and(|o| origin_predicate(&o)))
+            {
                 return self.reject(
                     preflight_shaped,
                     Reason::OriginNotAllowed,

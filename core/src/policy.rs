@@ -173,6 +173,26 @@ impl Policy {
         &self.inner.config
     }
 
+    /// Whether origins that neither list nor pattern allows are left to the application's
+    /// origin predicate (`allow_origin_predicate: true`); see [`Policy::evaluate_with`].
+    pub fn needs_origin_predicate(&self) -> bool {
+        self.inner.origins.predicate
+    }
+
+    /// This policy with `allow_origin_predicate: true`, for an adapter given a predicate:
+    /// origins that neither list nor pattern allows are left to it (and a policy without
+    /// `allow_origins` no longer allows every origin).
+    #[must_use]
+    pub fn with_origin_predicate(self) -> Self {
+        if self.needs_origin_predicate() {
+            return self;
+        }
+        let mut config = self.config().clone();
+        config.allow_origin_predicate = true;
+        // The flag only relaxes checks: a valid configuration stays valid with it.
+        Self::new(config).unwrap_or(self)
+    }
+
     /// Whether `allow_origins` contains `*`: every response then carries
     /// `Access-Control-Allow-Origin: *` and no `Vary: Origin`.
     pub fn is_wildcard(&self) -> bool {
@@ -387,16 +407,27 @@ fn compile(config: Config) -> Result<Compiled, InvalidConfig> {
     }
     match &config.allow_origins {
         // An empty list (often an unset variable) must never silently become `*` (§1).
-        Some(items) if items.is_empty() && config.allow_origin_patterns.is_empty() => {
+        Some(items)
+            if items.is_empty()
+                && config.allow_origin_patterns.is_empty()
+                && !config.allow_origin_predicate =>
+        {
             list.errors.push(ConfigError::new(
                 Location::field("allow_origins"),
                 ConfigErrorKind::NoOrigins,
             ));
         }
-        None if config.allow_origin_patterns.is_empty() && !config.allow_credentials => {
+        None if config.allow_origin_patterns.is_empty()
+            && !config.allow_credentials
+            && !config.allow_origin_predicate =>
+        {
             origins.any = true;
         }
         _ => {}
+    }
+    origins.predicate = config.allow_origin_predicate;
+    if origins.predicate && (origins.any || origins.patterns().iter().any(OriginPattern::is_any)) {
+        list.warnings.push(Warning::OriginPredicateUnreachable);
     }
 
     // Methods and headers.

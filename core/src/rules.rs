@@ -91,6 +91,44 @@ impl ScopedPolicies {
         Self::from_value(&config::parse_json(bytes)?)
     }
 
+    /// Refuses the configuration if a policy in it [needs an origin
+    /// predicate](Policy::needs_origin_predicate): for hosts that run no application code
+    /// (the proxy-wasm plugin, the Envoy module, `polycors serve`), where such a policy would
+    /// reject every origin it does not list.
+    pub fn refuse_origin_predicates(self) -> Result<Self, InvalidConfig> {
+        let errors = self.origin_predicate_errors();
+        if errors.is_empty() {
+            Ok(self)
+        } else {
+            Err(InvalidConfig::new(errors))
+        }
+    }
+
+    /// What [`refuse_origin_predicates`](Self::refuse_origin_predicates) reports: one error
+    /// per policy that needs an origin predicate.
+    pub(crate) fn origin_predicate_errors(&self) -> Vec<ConfigError> {
+        let global = self.global.iter().map(|policy| (None, policy));
+        let rules = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| (Some(index), &rule.policy));
+        global
+            .chain(rules)
+            .filter(|(_, policy)| policy.needs_origin_predicate())
+            .map(|(rule, _)| {
+                let error = ConfigError::new(
+                    Location::field("allow_origin_predicate"),
+                    ConfigErrorKind::OriginPredicateUnavailable,
+                );
+                match rule {
+                    Some(index) => error.in_rule(index),
+                    None => error,
+                }
+            })
+            .collect()
+    }
+
     /// Loads a plugin configuration from YAML.
     #[cfg(feature = "yaml")]
     pub fn from_yaml(text: &str) -> Result<Self, InvalidConfig> {

@@ -3,7 +3,9 @@
 //!
 //! Differential checks: evaluation is deterministic; applying a decision twice writes the same
 //! headers as applying it once; a preflight allowed for a set of requested headers stays allowed
-//! for every subset (each item dropped in turn); a request without Origin is never CORS.
+//! for every subset (each item dropped in turn); a request without Origin is never CORS; an
+//! origin predicate is asked at most once, about a normalised origin, and a refusing one
+//! changes nothing.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -21,6 +23,7 @@ fn policies() -> &'static [Policy] {
             "allow_origin_patterns: ['*']\nallow_credentials: true\nallow_headers: ['*']\nexpose_headers: ['*']\nallow_private_network: true",
             "allow_origins: [http://a.test, 'null', 'http://[::1]:8080']\nallow_origin_patterns: ['http://*.p.test:[*]', 'https://*.q.test:[80,8080]']\nallow_methods: [GET, PATCH]\nallow_headers: [X-Token, Content-Type]\nallow_credentials: true\nmax_age: 0\ndebug: true",
             "allow_origins: [http://a.test, 'http://[0::1]:8080']\nallow_methods: [GET]\nforward_disallowed_requests: true\ndebug: true",
+            "allow_origins: [http://a.test]\nallow_origin_patterns: ['http://*.p.test']\nallow_origin_predicate: true\nallow_credentials: true",
         ]
         .iter()
         .map(|yaml| Policy::from_yaml(yaml).expect("valid fuzz policy"))
@@ -76,6 +79,30 @@ fuzz_target!(|data: &[u8]| {
             "writing the headers is idempotent"
         );
         let _ = decision.action();
+        if policy.needs_origin_predicate() {
+            let asked = std::cell::Cell::new(0);
+            let refusing = policy.evaluate_with(&request, |origin| {
+                asked.set(asked.get() + 1);
+                let text = origin.as_str();
+                assert_eq!(
+                    text,
+                    text.to_ascii_lowercase(),
+                    "normalised: {text}"
+                );
+                let prefix = format!("{}://{}", origin.scheme(), origin.host());
+                assert!(text.starts_with(&prefix), "{text} {prefix}");
+                false
+            });
+            assert!(asked.get() <= 1, "asked {} times", asked.get());
+            assert_eq!(refusing, decision, "a refusing predicate changes nothing");
+            if asked.get() == 1 {
+                let allowing = policy.evaluate_with(&request, |_| true);
+                assert_ne!(
+                    allowing.verdict(),
+                    Verdict::Reject(polycors::Reason::OriginNotAllowed)
+                );
+            }
+        }
         // Forwarding disallowed requests: only preflights are ever answered 403.
         if policy.config().forward_disallowed_requests && !request.is_preflight_shaped() {
             assert!(decision.local_answer().is_none(), "{:?}", decision.verdict());

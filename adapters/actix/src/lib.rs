@@ -48,14 +48,19 @@ use std::rc::Rc;
 pub struct Guide;
 
 use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::RequestHead;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{Error, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use polycors::adapter::{DecisionHook, FieldValue, FixedValues, HeaderField, ResponseHeaders};
+use polycors::adapter::{
+    DecisionHook, FieldValue, FixedValues, HeaderField, OriginPredicate, ResponseHeaders,
+};
 use polycors::decision::{Action, Forwarded};
-use polycors::{Policy, PolicyBuilder, RequestView, Verdict};
+use polycors::{
+    AcceptsOriginPredicate, BuildTarget, OriginRef, Policy, PolicyBuilder, RequestView, Verdict,
+};
 
 /// Middleware factory enforcing a CORS [`Policy`]; use with `App::wrap`.
 ///
@@ -70,6 +75,7 @@ pub struct Cors {
     trust_forwarded: bool,
     record_verdicts: bool,
     on_decision: Option<DecisionHook>,
+    origin_predicate: Option<OriginPredicate<RequestHead>>,
     fixed: Rc<Fixed>,
 }
 
@@ -84,6 +90,7 @@ impl Cors {
             trust_forwarded: false,
             record_verdicts: false,
             on_decision: None,
+            origin_predicate: None,
             fixed: Rc::new(fixed),
         }
     }
@@ -106,7 +113,49 @@ impl Cors {
     /// # Ok::<(), polycors::InvalidConfig>(())
     /// ```
     pub fn builder() -> PolicyBuilder<Self> {
-        PolicyBuilder::new(Self::new)
+        PolicyBuilder::new()
+    }
+
+    /// Lets `predicate` decide the origins that the policy's exact origins and patterns do not
+    /// allow, like actix-cors's `allowed_origin_fn`: for origins not known when the app is
+    /// built (tenants' own domains, for example). It gets the origin in normalised form
+    /// ([`OriginRef::is_host_or_subdomain_of`] matches subdomains safely) and the request's
+    /// [`RequestHead`]; it is asked only about valid, cross-origin, non-`null` origins, and
+    /// the policy's other checks (method, headers) still apply. It runs on the request path,
+    /// so keep it fast and non-blocking.
+    ///
+    /// The middleware's policy gets `allow_origin_predicate: true`: without `allow_origins`,
+    /// it allows the origins the predicate allows, not `*`.
+    ///
+    /// ```
+    /// use actix_web::{App, HttpResponse, web};
+    /// use polycors_actix::Cors;
+    ///
+    /// let cors = Cors::builder()
+    ///     .allow_origins(["https://app.example.com"])
+    ///     .allow_origin_predicate(|origin, head| {
+    ///         origin.scheme() == "https"
+    ///             && origin.is_host_or_subdomain_of("tenants.example.net")
+    ///             && head.uri.path().starts_with("/api/")
+    ///     })
+    ///     .build()?;
+    /// let app = App::new()
+    ///     .wrap(cors)
+    ///     .route("/api/items", web::get().to(HttpResponse::Ok));
+    /// # let _ = app;
+    /// # Ok::<(), polycors::InvalidConfig>(())
+    /// ```
+    pub fn allow_origin_predicate(
+        self,
+        predicate: impl Fn(&OriginRef<'_>, &RequestHead) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.with_origin_predicate(OriginPredicate::new(predicate))
+    }
+
+    fn with_origin_predicate(mut self, predicate: OriginPredicate<RequestHead>) -> Self {
+        self.policy = self.policy.with_origin_predicate();
+        self.origin_predicate = Some(predicate);
+        self
     }
 
     /// Puts each response's [`Verdict`] in its extensions (off by default: it costs an
@@ -154,6 +203,20 @@ impl Cors {
     }
 }
 
+impl BuildTarget for Cors {
+    type RequestParts = RequestHead;
+
+    fn finish(policy: Policy, origin_predicate: Option<OriginPredicate<RequestHead>>) -> Self {
+        let cors = Self::new(policy);
+        match origin_predicate {
+            Some(predicate) => cors.with_origin_predicate(predicate),
+            None => cors,
+        }
+    }
+}
+
+impl AcceptsOriginPredicate for Cors {}
+
 impl<S, B> Transform<S, ServiceRequest> for Cors
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
@@ -166,6 +229,12 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
+        if self.policy.needs_origin_predicate() && self.origin_predicate.is_none() {
+            log::warn!(
+                "CORS: the policy has allow_origin_predicate but the middleware has no predicate \
+                 (Cors::allow_origin_predicate): origins it does not list are rejected"
+            );
+        }
         ready(Ok(CorsMiddleware {
             service: Rc::new(service),
             cors: self.clone(),
@@ -287,7 +356,14 @@ where
             if let Some(scheme) = cors.scheme.or(uri.scheme_str()) {
                 view.set_scheme(scheme.as_bytes());
             }
-            let decision = cors.policy.evaluate(&view);
+            let decision = match &cors.origin_predicate {
+                None => cors.policy.evaluate(&view),
+                Some(predicate) => {
+                    let head = request.head();
+                    cors.policy
+                        .evaluate_with(&view, |origin| predicate.allows(origin, head))
+                }
+            };
             if let Some(hook) = &cors.on_decision {
                 hook.call(decision.verdict());
             }

@@ -20,18 +20,19 @@ pub(crate) struct ModuleConfig {
 /// Loads a configuration (the plugin's JSON), logging every error and warning; `None` if it
 /// is invalid.
 pub(crate) fn new_config(handle: &ConfigHandle, json: &[u8]) -> Option<ModuleConfig> {
-    let policies = match ScopedPolicies::from_json(json) {
-        Ok(policies) => policies,
-        Err(invalid) => {
-            for error in invalid.errors() {
-                log(
-                    LogLevel::Error,
-                    &format!("polycors: invalid configuration: {error}"),
-                );
+    let policies =
+        match ScopedPolicies::from_json(json).and_then(ScopedPolicies::refuse_origin_predicates) {
+            Ok(policies) => policies,
+            Err(invalid) => {
+                for error in invalid.errors() {
+                    log(
+                        LogLevel::Error,
+                        &format!("polycors: invalid configuration: {error}"),
+                    );
+                }
+                return None;
             }
-            return None;
-        }
-    };
+        };
     for (rule, warning) in policies.warnings() {
         let scope = rule.map_or("global".to_owned(), |r| format!("_rules_[{r}]"));
         log(LogLevel::Warn, &format!("polycors: {scope}: {warning}"));

@@ -41,7 +41,9 @@ pub(crate) fn on_context_create(context: u32, parent: u32) {
 
 pub(crate) fn on_configure(host: &impl Host, root: u32) -> bool {
     let configuration = host.plugin_configuration();
-    match ScopedPolicies::from_json(configuration) {
+    match ScopedPolicies::from_json(configuration)
+        .and_then(ScopedPolicies::refuse_origin_predicates)
+    {
         Ok(policies) => {
             // The core has logged the warnings while compiling the policies.
             with(|plugin| {

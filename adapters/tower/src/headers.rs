@@ -1,7 +1,7 @@
 //! Translation between `http` 1.x header maps and the core's byte views.
 
-use http::Request;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Uri};
 use polycors::RequestView;
 use polycors::adapter::{FieldValue, FixedValues, HeaderField, ResponseHeaders};
 
@@ -14,28 +14,31 @@ pub fn request_view<'a, B>(
     scheme: Option<&'a str>,
     trust_forwarded: bool,
 ) -> RequestView<'a> {
-    view_and_origin(request, scheme, trust_forwarded).0
+    let (method, uri, headers) = (request.method(), request.uri(), request.headers());
+    view_and_origin(method, uri, headers, scheme, trust_forwarded).0
 }
 
-/// [`request_view`], and the request's first `Origin` value (found on the same pass).
-pub(crate) fn view_and_origin<'a, B>(
-    request: &'a Request<B>,
+/// [`request_view`] from a request's parts, and its first `Origin` value (found on the same
+/// pass).
+pub(crate) fn view_and_origin<'a>(
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
     scheme: Option<&'a str>,
     trust_forwarded: bool,
 ) -> (RequestView<'a>, Option<&'a HeaderValue>) {
-    let mut view = RequestView::new(request.method().as_str().as_bytes());
+    let mut view = RequestView::new(method.as_str().as_bytes());
     if trust_forwarded {
         view.trust_forwarded_headers();
     }
     let mut origin = None;
     // The core picks the headers it reads (Origin, Access-Control-Request-*, Host).
-    for (name, value) in request.headers() {
+    for (name, value) in headers {
         if name == header::ORIGIN {
             origin.get_or_insert(value);
         }
         view.add_header(name.as_str().as_bytes(), value.as_bytes());
     }
-    let uri = request.uri();
     if let Some(authority) = uri.authority() {
         view.set_authority(authority.as_str().as_bytes());
     }

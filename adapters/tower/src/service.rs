@@ -6,11 +6,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::header::HeaderValue;
+use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
-use polycors::adapter::{DecisionHook, FixedValues};
+use polycors::adapter::{DecisionHook, FixedValues, OriginPredicate};
 use polycors::decision::{Action, Forwarded};
-use polycors::{Policy, PolicyBuilder, Verdict};
+use polycors::{
+    AcceptsOriginPredicate, BuildTarget, Decision, OriginRef, Policy, PolicyBuilder, Verdict,
+};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -39,6 +42,7 @@ struct Shared {
     trust_forwarded: bool,
     record_verdicts: bool,
     on_decision: Option<DecisionHook>,
+    origin_predicate: Option<OriginPredicate<Parts>>,
     fixed: Fixed,
 }
 
@@ -54,6 +58,7 @@ impl CorsLayer {
                 trust_forwarded: false,
                 record_verdicts: false,
                 on_decision: None,
+                origin_predicate: None,
                 fixed,
             }),
         }
@@ -78,7 +83,51 @@ impl CorsLayer {
     /// # Ok::<(), polycors::InvalidConfig>(())
     /// ```
     pub fn builder() -> PolicyBuilder<Self> {
-        PolicyBuilder::new(Self::new)
+        PolicyBuilder::new()
+    }
+
+    /// Lets `predicate` decide the origins that the policy's exact origins and patterns do not
+    /// allow, like tower-http's `AllowOrigin::predicate`: for origins not known when the layer
+    /// is built (tenants' own domains, for example). It gets the origin in normalised form
+    /// ([`OriginRef::is_host_or_subdomain_of`] matches subdomains safely) and the request's
+    /// [`Parts`]; it is asked only about valid, cross-origin, non-`null` origins, and the
+    /// policy's other checks (method, headers) still apply. It runs on the request path, so
+    /// keep it fast and non-blocking: read a map that a background task refreshes rather than
+    /// querying a database.
+    ///
+    /// The layer's policy gets `allow_origin_predicate: true`: without `allow_origins`, it
+    /// allows the origins the predicate allows, not `*`.
+    ///
+    /// ```
+    /// use std::collections::HashSet;
+    /// use std::sync::{Arc, RwLock};
+    /// use polycors_tower::CorsLayer;
+    ///
+    /// // Filled and refreshed elsewhere, from the tenants' settings.
+    /// let tenant_origins: Arc<RwLock<HashSet<String>>> = Arc::default();
+    /// let origins = Arc::clone(&tenant_origins);
+    /// let layer = CorsLayer::builder()
+    ///     .allow_origins(["https://app.example.com"])
+    ///     .allow_origin_predicate(move |origin, parts| {
+    ///         parts.uri.path().starts_with("/api/")
+    ///             && origins.read().is_ok_and(|set| set.contains(origin.as_str()))
+    ///     })
+    ///     .build()?;
+    /// # let _ = layer;
+    /// # Ok::<(), polycors::InvalidConfig>(())
+    /// ```
+    pub fn allow_origin_predicate(
+        self,
+        predicate: impl Fn(&OriginRef<'_>, &Parts) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.with_origin_predicate(OriginPredicate::new(predicate))
+    }
+
+    fn with_origin_predicate(mut self, predicate: OriginPredicate<Parts>) -> Self {
+        let shared = Arc::make_mut(&mut self.shared);
+        shared.policy = shared.policy.clone().with_origin_predicate();
+        shared.origin_predicate = Some(predicate);
+        self
     }
 
     /// Puts each response's [`Verdict`] in its extensions (off by default: `http`'s extension
@@ -130,10 +179,31 @@ impl CorsLayer {
     }
 }
 
+impl BuildTarget for CorsLayer {
+    type RequestParts = Parts;
+
+    fn finish(policy: Policy, origin_predicate: Option<OriginPredicate<Parts>>) -> Self {
+        let layer = Self::new(policy);
+        match origin_predicate {
+            Some(predicate) => layer.with_origin_predicate(predicate),
+            None => layer,
+        }
+    }
+}
+
+impl AcceptsOriginPredicate for CorsLayer {}
+
 impl<S> Layer<S> for CorsLayer {
     type Service = Cors<S>;
 
     fn layer(&self, inner: S) -> Cors<S> {
+        let shared = &self.shared;
+        if shared.policy.needs_origin_predicate() && shared.origin_predicate.is_none() {
+            log::warn!(
+                "CORS: the policy has allow_origin_predicate but the layer has no predicate \
+                 (CorsLayer::allow_origin_predicate): origins it does not list are rejected"
+            );
+        }
         Cors {
             inner,
             layer: self.clone(),
@@ -168,42 +238,95 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let layer = &*self.layer.shared;
-        let (view, origin) = view_and_origin(&request, layer.scheme, layer.trust_forwarded);
-        let decision = layer.policy.evaluate(&view);
-        if let Some(hook) = &layer.on_decision {
+        let shared = &self.layer.shared;
+        let Some(predicate) = &shared.origin_predicate else {
+            let (view, origin) = view_and_origin(
+                request.method(),
+                request.uri(),
+                request.headers(),
+                shared.scheme,
+                shared.trust_forwarded,
+            );
+            let step = shared.step(shared.policy.evaluate(&view), origin);
+            return match step {
+                Step::Answer(response) => ResponseFuture::local(response),
+                Step::Forward(fix_up) => ResponseFuture::forward(self.inner.call(request), fix_up),
+            };
+        };
+        // The predicate sees the request's parts: split the request (only with a predicate).
+        let (parts, body) = request.into_parts();
+        let step = {
+            let (view, origin) = view_and_origin(
+                &parts.method,
+                &parts.uri,
+                &parts.headers,
+                shared.scheme,
+                shared.trust_forwarded,
+            );
+            let decision = shared
+                .policy
+                .evaluate_with(&view, |origin| predicate.allows(origin, &parts));
+            shared.step(decision, origin)
+        };
+        match step {
+            Step::Answer(response) => ResponseFuture::local(response),
+            Step::Forward(fix_up) => {
+                ResponseFuture::forward(self.inner.call(Request::from_parts(parts, body)), fix_up)
+            }
+        }
+    }
+}
+
+/// What a decision leads to: a local answer, or the inner service and a response fix-up.
+enum Step {
+    Answer(Response<CorsBody<()>>),
+    Forward(FixUp),
+}
+
+impl Shared {
+    /// Acts on a decision: counts it, and answers or prepares the forwarded response's headers.
+    fn step(self: &Arc<Self>, decision: Decision<'_>, origin: Option<&HeaderValue>) -> Step {
+        if let Some(hook) = &self.on_decision {
             hook.call(decision.verdict());
         }
-        let forwarded = match decision.action() {
-            Action::Forward(forwarded) => forwarded,
+        match decision.action() {
+            Action::Forward(forwarded) => Step::Forward(FixUp {
+                forwarded,
+                origin: origin.cloned(),
+                shared: Arc::clone(self),
+            }),
             Action::Answer(answer) => {
                 let mut response = Response::new(CorsBody::local(&answer.body));
                 *response.status_mut() =
                     StatusCode::from_u16(answer.status.code()).unwrap_or(StatusCode::FORBIDDEN);
                 decision.write_headers(&mut HttpHeaders {
                     map: response.headers_mut(),
-                    fixed: &layer.fixed,
+                    fixed: &self.fixed,
                     origin,
                 });
-                if layer.record_verdicts {
+                if self.record_verdicts {
                     response.extensions_mut().insert(decision.verdict());
                 }
-                return ResponseFuture {
-                    state: State::Local {
-                        response: Some(response),
-                    },
-                };
+                Step::Answer(response)
             }
-        };
-        let origin = origin.cloned();
-        ResponseFuture {
+        }
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    fn local(response: Response<CorsBody<()>>) -> Self {
+        Self {
+            state: State::Local {
+                response: Some(response),
+            },
+        }
+    }
+
+    fn forward(future: F, fix_up: FixUp) -> Self {
+        Self {
             state: State::Forward {
-                future: self.inner.call(request),
-                fix_up: Some(FixUp {
-                    forwarded,
-                    origin,
-                    shared: Arc::clone(&self.layer.shared),
-                }),
+                future,
+                fix_up: Some(fix_up),
             },
         }
     }

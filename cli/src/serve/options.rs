@@ -92,7 +92,22 @@ impl ServeArgs {
             }
         }
         match checked.policies {
-            Some(policies) => Ok((policies, source)),
+            // serve runs no application code: a policy needing an origin predicate would
+            // reject every origin it does not list.
+            Some(policies) => match policies.refuse_origin_predicates() {
+                Ok(policies) => Ok((policies, source)),
+                Err(invalid) => {
+                    let errors: Vec<String> = invalid
+                        .errors()
+                        .iter()
+                        .map(|e| format!("{}: {}", document.path_of(e.location()), e.kind()))
+                        .collect();
+                    Err(format!(
+                        "invalid configuration ({source}):\n{}",
+                        errors.join("\n")
+                    ))
+                }
+            },
             None => {
                 let errors: Vec<String> = checked
                     .findings

@@ -1,0 +1,116 @@
+//! The origin predicate: asked about unlisted origins only, with the request's parts; what it
+//! allows is reflected, what it refuses is rejected, and the other checks still apply.
+
+#[path = "../../shared/origin_predicate_cases.rs"]
+mod origin_predicate_cases;
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use http::{Request, Response};
+use polycors::Policy;
+use polycors_tower::CorsLayer;
+use tower::{Layer, ServiceExt, service_fn};
+
+use origin_predicate_cases::{
+    Answer, CASES, Case, HOST, POLICY, check, check_predicate_alone, refused_path, tenant_api,
+};
+
+type Asked = Arc<Mutex<Vec<String>>>;
+
+/// Sends `case` through `layer`; returns the status, `Access-Control-Allow-Origin` and `Vary`.
+async fn send(layer: &CorsLayer, case: &Case) -> Answer {
+    let service = layer.layer(service_fn(|_: Request<()>| async {
+        Ok::<_, Infallible>(Response::new(()))
+    }));
+    let mut request = Request::builder()
+        .method(case.method)
+        .uri(case.path)
+        .header("host", HOST);
+    if let Some(origin) = case.origin {
+        request = request.header("origin", origin);
+    }
+    if let Some(method) = case.request_method {
+        request = request.header("access-control-request-method", method);
+    }
+    let response = service
+        .oneshot(request.body(()).expect("a request"))
+        .await
+        .expect("infallible");
+    let header = |name: &str| {
+        let values: Vec<&str> = response
+            .headers()
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().expect("ASCII"))
+            .collect();
+        values.join(",")
+    };
+    let allow_origin = Some(header("access-control-allow-origin")).filter(|v| !v.is_empty());
+    (response.status().as_u16(), allow_origin, header("vary"))
+}
+
+fn recording_predicate(
+    asked: &Asked,
+) -> impl Fn(&polycors::OriginRef<'_>, &http::request::Parts) -> bool + Send + Sync + 'static {
+    let asked = Arc::clone(asked);
+    move |origin, parts| {
+        asked
+            .lock()
+            .expect("not poisoned")
+            .push(origin.as_str().to_owned());
+        tenant_api(origin, parts.uri.path())
+    }
+}
+
+async fn run_cases(layer: &CorsLayer, asked: &Asked) {
+    for case in &CASES {
+        asked.lock().expect("not poisoned").clear();
+        let answer = send(layer, case).await;
+        check(case, answer, &asked.lock().expect("not poisoned"));
+    }
+}
+
+#[tokio::test]
+async fn the_builders_predicate_decides_unlisted_origins() {
+    let asked = Asked::default();
+    let layer = CorsLayer::builder()
+        .allow_origins(["https://listed.test"])
+        .allow_methods(["GET", "POST"])
+        .allow_origin_predicate(recording_predicate(&asked))
+        .build()
+        .expect("valid");
+    run_cases(&layer, &asked).await;
+}
+
+#[tokio::test]
+async fn a_loaded_policy_takes_a_predicate_on_the_layer() {
+    let asked = Asked::default();
+    let layer = CorsLayer::new(Policy::from_yaml(POLICY).expect("valid"))
+        .allow_origin_predicate(recording_predicate(&asked));
+    run_cases(&layer, &asked).await;
+}
+
+#[tokio::test]
+async fn without_allow_origins_the_predicate_alone_decides() {
+    // Without a predicate, no allow_origins means `*`; with one, it does not.
+    let asked = Asked::default();
+    let layer = CorsLayer::new(Policy::from_yaml("allow_methods: [GET]").expect("valid"))
+        .allow_origin_predicate(recording_predicate(&asked));
+    let refused = send(&layer, &refused_path()).await;
+    check_predicate_alone(refused, send(&layer, &CASES[0]).await);
+}
+
+#[tokio::test]
+async fn a_policy_needing_a_predicate_without_one_rejects_unlisted_origins() {
+    let policy =
+        Policy::from_yaml(&format!("{POLICY}\nallow_origin_predicate: true")).expect("valid");
+    assert!(policy.needs_origin_predicate());
+    let layer = CorsLayer::new(policy);
+    assert_eq!(send(&layer, &CASES[0]).await.0, 403);
+    assert_eq!(
+        send(&layer, &CASES[6]).await.0,
+        200,
+        "listed origins still pass"
+    );
+}
