@@ -94,7 +94,8 @@ struct Settings {
     seconds: u64,
     rounds: usize,
     connections: u32,
-    /// Other builds of the plugin to measure beside the four variants (`--extra NAME=FILE`),
+    /// Other builds of the plugin (`.wasm`) or the module (`.so`) to measure beside the variants
+    /// (`--extra NAME=FILE`),
     /// to compare a change with the release plugin in one run.
     extra: Vec<(String, PathBuf)>,
     /// The request kinds to measure (`--kinds actual,preflight`), all by default.
@@ -187,7 +188,15 @@ fn bootstrap(variant: &str, extra: &[(String, PathBuf)]) -> Bootstrap {
                 .iter()
                 .find(|(name, _)| name == other)
                 .expect("a variant");
-            vec![HttpFilter::wasm(module, polycors_artifacts::SEED_CONFIG)]
+            // A dynamic module (`.so`) or a proxy-wasm plugin.
+            if module.extension().is_some_and(|e| e == "so") {
+                vec![HttpFilter::dynamic_module(
+                    module,
+                    polycors_artifacts::SEED_CONFIG,
+                )]
+            } else {
+                vec![HttpFilter::wasm(module, polycors_artifacts::SEED_CONFIG)]
+            }
         }
     };
     filters.push(HttpFilter::Respond { status: 200 });
