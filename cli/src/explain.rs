@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use polycors::adapter::HeaderList;
+use polycors::adapter::{HeaderList, header_text};
 use polycors::decision::Action;
 use polycors::document::{Document, DocumentKind, Severity};
 use polycors::error::Location;
@@ -176,7 +176,11 @@ fn explain(args: &ExplainArgs) -> Result<Outcome, String> {
                 reason_detail: decision.rejection().map(|r| r.to_string()),
                 status,
                 body,
-                headers: written.0.iter().map(|(n, v)| (text(n), text(v))).collect(),
+                headers: written
+                    .0
+                    .iter()
+                    .map(|(n, v)| (header_text(n).into_owned(), header_text(v).into_owned()))
+                    .collect(),
                 predicate_asked: predicate_asked.get(),
             }
         }
@@ -262,14 +266,6 @@ struct Explanation {
     headers: Vec<(String, String)>,
     /// Whether the policy would ask the application's origin predicate.
     predicate_asked: bool,
-}
-
-/// Header bytes as text: UTF-8 as is, anything else escaped (`\xff`).
-fn text(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => bytes.escape_ascii().to_string(),
-    }
 }
 
 /// `not CORS`, `preflight` or `actual` (the request's kind, whatever the decision).

@@ -247,10 +247,7 @@ pub fn reason_in_plugin_line(line: &str) -> Option<Option<String>> {
 
 /// Renders header bytes as text: UTF-8 as is, anything else escaped.
 pub fn show(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => bytes.escape_ascii().to_string(),
-    }
+    polycors::adapter::header_text(bytes).into_owned()
 }
 
 /// Normalises header lines: lowercase names, stable sort by name, framework headers dropped.

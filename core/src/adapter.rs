@@ -70,6 +70,19 @@ impl<R: ?Sized> std::fmt::Debug for OriginPredicate<R> {
     }
 }
 
+/// Header bytes as text, for logs and tools: UTF-8 as is, anything else escaped (`\xff`).
+///
+/// ```
+/// assert_eq!(polycors::adapter::header_text(b"https://a.example"), "https://a.example");
+/// assert_eq!(polycors::adapter::header_text(b"caf\xe9"), "caf\\xe9");
+/// ```
+pub fn header_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => std::borrow::Cow::Owned(bytes.escape_ascii().to_string()),
+    }
+}
+
 /// Lowercase names of the headers the policy writes.
 pub mod names {
     /// `access-control-allow-origin`

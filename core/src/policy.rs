@@ -190,7 +190,20 @@ impl Policy {
         let mut config = self.config().clone();
         config.allow_origin_predicate = true;
         // The flag only relaxes checks: a valid configuration stays valid with it.
-        Self::new(config).unwrap_or(self)
+        let Ok(compiled) = compile(config) else {
+            return self;
+        };
+        // The others were logged when this policy was compiled.
+        for warning in compiled
+            .warnings
+            .iter()
+            .filter(|w| !self.warnings().contains(w))
+        {
+            log::warn!("CORS configuration: {warning}");
+        }
+        Self {
+            inner: Arc::new(compiled),
+        }
     }
 
     /// Whether `allow_origins` contains `*`: every response then carries
