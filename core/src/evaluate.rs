@@ -27,7 +27,7 @@ impl Policy {
     /// browsers send. A policy that [needs an origin predicate](Policy::needs_origin_predicate)
     /// rejects the origins its lists do not allow; see [`evaluate_with`](Self::evaluate_with).
     pub fn evaluate<'r>(&self, request: &RequestView<'r>) -> Decision<'r> {
-        self.evaluate_with(request, |_| false)
+        self.decide(request, None)
     }
 
     /// [`evaluate`](Self::evaluate), with `origin_predicate` deciding the origins that neither
@@ -39,6 +39,20 @@ impl Policy {
         &self,
         request: &RequestView<'r>,
         origin_predicate: impl FnOnce(&OriginRef<'_>) -> bool,
+    ) -> Decision<'r> {
+        let mut origin_predicate = Some(origin_predicate);
+        self.decide(
+            request,
+            Some(&mut |origin| origin_predicate.take().is_some_and(|p| p(origin))),
+        )
+    }
+
+    /// The one decision path, compiled once (not per predicate type).
+    #[inline]
+    fn decide<'r>(
+        &self,
+        request: &RequestView<'r>,
+        origin_predicate: Option<&mut dyn FnMut(&OriginRef<'_>) -> bool>,
     ) -> Decision<'r> {
         let preflight_shaped = request.is_preflight_shaped();
         let raw = match request.origin {
@@ -88,7 +102,9 @@ impl Policy {
             if hit.is_none()
                 && !inner.origins.allows(&parts)
                 && !(inner.origins.predicate
-                    && OriginRef::new(raw, &parts).is_some_and(|o| origin_predicate(&o)))
+                    && origin_predicate.is_some_and(|predicate| {
+                        OriginRef::new(raw, &parts).is_some_and(|o| predicate(&o))
+                    }))
             {
                 return self.reject(
                     preflight_shaped,

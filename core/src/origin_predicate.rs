@@ -60,6 +60,16 @@ impl<'a> OriginRef<'a> {
         })
     }
 
+    /// The same origin, owning its text (for an asynchronous predicate's future).
+    pub fn into_owned(self) -> OriginRef<'static> {
+        OriginRef {
+            serialized: Cow::Owned(self.serialized.into_owned()),
+            scheme_end: self.scheme_end,
+            host_end: self.host_end,
+            port: self.port,
+        }
+    }
+
     /// The serialized origin: `https://app.example.com`, `http://localhost:3000`.
     pub fn as_str(&self) -> &str {
         &self.serialized

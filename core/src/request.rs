@@ -187,6 +187,7 @@ impl<'a> RequestView<'a> {
 
     /// Records any request header; names compare case-insensitively and headers the policy
     /// does not read are ignored. Call it once per header line, in order.
+    #[inline]
     pub fn add_header(&mut self, name: &[u8], value: &'a [u8]) -> &mut Self {
         // Dispatch on the length first: one comparison per header, not eight; most hosts
         // hand names over lowercase, which compare byte for byte.

@@ -1,7 +1,7 @@
 //! Translation between `http` 1.x header maps and the core's byte views.
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Method, Request, Uri};
+use http::{Request, Uri};
 use polycors::RequestView;
 use polycors::adapter::{FieldValue, FixedValues, HeaderField, ResponseHeaders};
 
@@ -14,20 +14,27 @@ pub fn request_view<'a, B>(
     scheme: Option<&'a str>,
     trust_forwarded: bool,
 ) -> RequestView<'a> {
-    let (method, uri, headers) = (request.method(), request.uri(), request.headers());
-    view_and_origin(method, uri, headers, scheme, trust_forwarded).0
+    let mut view = RequestView::new(request.method().as_str().as_bytes());
+    fill_view(
+        &mut view,
+        request.uri(),
+        request.headers(),
+        scheme,
+        trust_forwarded,
+    );
+    view
 }
 
-/// [`request_view`] from a request's parts, and its first `Origin` value (found on the same
-/// pass).
-pub(crate) fn view_and_origin<'a>(
-    method: &'a Method,
+/// Records a request's headers, authority and scheme on `view` (made with the request's
+/// method); returns the request's first `Origin` value (found on the same pass). The view is
+/// filled in place: it is large, and returning it would copy it.
+pub(crate) fn fill_view<'a>(
+    view: &mut RequestView<'a>,
     uri: &'a Uri,
     headers: &'a HeaderMap,
     scheme: Option<&'a str>,
     trust_forwarded: bool,
-) -> (RequestView<'a>, Option<&'a HeaderValue>) {
-    let mut view = RequestView::new(method.as_str().as_bytes());
+) -> Option<&'a HeaderValue> {
     if trust_forwarded {
         view.trust_forwarded_headers();
     }
@@ -45,7 +52,7 @@ pub(crate) fn view_and_origin<'a>(
     if let Some(scheme) = scheme.or(uri.scheme_str()) {
         view.set_scheme(scheme.as_bytes());
     }
-    (view, origin)
+    origin
 }
 
 /// The policy's fixed header values, built once per layer.

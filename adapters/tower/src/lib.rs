@@ -38,10 +38,12 @@
 #[doc = include_str!("../../../docs/migrating-from-tower-http.md")]
 pub struct Guides;
 
+mod async_predicate;
 mod body;
 mod headers;
 mod service;
 
+pub use async_predicate::{AsyncCors, AsyncCorsLayer, AsyncResponseFuture};
 pub use body::CorsBody;
 pub use headers::request_view;
 pub use service::{Cors, CorsLayer, ResponseFuture};

@@ -10,15 +10,17 @@ use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
 use polycors::adapter::{DecisionHook, FixedValues, OriginPredicate};
-use polycors::decision::{Action, Forwarded};
+use polycors::decision::{Action, Forwarded, LocalAnswer};
 use polycors::{
-    AcceptsOriginPredicate, BuildTarget, Decision, OriginRef, Policy, PolicyBuilder, Verdict,
+    AcceptsOriginPredicate, BuildTarget, Decision, OriginRef, Policy, PolicyBuilder, RequestView,
+    Verdict,
 };
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::async_predicate::AsyncCorsLayer;
 use crate::body::CorsBody;
-use crate::headers::{Fixed, HttpHeaders, view_and_origin};
+use crate::headers::{Fixed, HttpHeaders, fill_view};
 
 /// A [`Layer`] that enforces a CORS [`Policy`].
 ///
@@ -31,12 +33,12 @@ use crate::headers::{Fixed, HttpHeaders, view_and_origin};
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct CorsLayer {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 /// What every clone of a layer and its services shares.
 #[derive(Clone, Debug)]
-struct Shared {
+pub(crate) struct Shared {
     policy: Policy,
     scheme: Option<&'static str>,
     trust_forwarded: bool,
@@ -128,6 +130,38 @@ impl CorsLayer {
         shared.policy = shared.policy.clone().with_origin_predicate();
         shared.origin_predicate = Some(predicate);
         self
+    }
+
+    /// Like [`allow_origin_predicate`](Self::allow_origin_predicate), for a predicate that
+    /// must wait (tower-http's `AllowOrigin::async_predicate`): it gets the origin (owned) and
+    /// the request's [`Parts`], and returns a future. Only requests from an origin no list
+    /// allows wait for it; the others take the same path as without it, with no allocation
+    /// added. The inner service must be `Clone` (the ready one is moved into the response
+    /// future while the predicate runs). Call it last: it returns an [`AsyncCorsLayer`].
+    ///
+    /// ```
+    /// use polycors_tower::CorsLayer;
+    ///
+    /// # async fn is_tenant_origin(_: &str) -> bool { true }
+    /// let layer = CorsLayer::builder()
+    ///     .allow_origins(["https://app.example.com"])
+    ///     .build()?
+    ///     .allow_origin_async_predicate(|origin, _parts| async move {
+    ///         // A cache or a database of the tenants' origins.
+    ///         is_tenant_origin(origin.as_str()).await
+    ///     });
+    /// # let _ = layer;
+    /// # Ok::<(), polycors::InvalidConfig>(())
+    /// ```
+    pub fn allow_origin_async_predicate<P, F>(mut self, predicate: P) -> AsyncCorsLayer<P>
+    where
+        P: Fn(OriginRef<'static>, &Parts) -> F + Clone,
+        F: Future<Output = bool>,
+    {
+        let shared = Arc::make_mut(&mut self.shared);
+        shared.policy = shared.policy.clone().with_origin_predicate();
+        shared.origin_predicate = None;
+        AsyncCorsLayer::new(self.shared, predicate)
     }
 
     /// Puts each response's [`Verdict`] in its extensions (off by default: `http`'s extension
@@ -240,32 +274,36 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let shared = &self.layer.shared;
         let Some(predicate) = &shared.origin_predicate else {
-            let (view, origin) = view_and_origin(
-                request.method(),
+            let mut view = RequestView::new(request.method().as_str().as_bytes());
+            let origin = fill_view(
+                &mut view,
                 request.uri(),
                 request.headers(),
                 shared.scheme,
                 shared.trust_forwarded,
             );
-            let step = shared.step(shared.policy.evaluate(&view), origin);
-            return match step {
-                Step::Answer(response) => ResponseFuture::local(response),
-                Step::Forward(fix_up) => ResponseFuture::forward(self.inner.call(request), fix_up),
+            // The hot path: no `Step` in between (returning one costs a copy of the answer).
+            let decision = shared.policy.evaluate(&view);
+            shared.count(&decision);
+            return match decision.action() {
+                Action::Answer(answer) => {
+                    ResponseFuture::local(shared.answer(&decision, &answer, origin))
+                }
+                Action::Forward(forwarded) => {
+                    let fix_up = FixUp {
+                        forwarded,
+                        origin: origin.cloned(),
+                        shared: Arc::clone(shared),
+                    };
+                    ResponseFuture::forward(self.inner.call(request), fix_up)
+                }
             };
         };
         // The predicate sees the request's parts: split the request (only with a predicate).
         let (parts, body) = request.into_parts();
         let step = {
-            let (view, origin) = view_and_origin(
-                &parts.method,
-                &parts.uri,
-                &parts.headers,
-                shared.scheme,
-                shared.trust_forwarded,
-            );
-            let decision = shared
-                .policy
-                .evaluate_with(&view, |origin| predicate.allows(origin, &parts));
+            let (decision, origin) =
+                shared.decide_parts(&parts, |origin| predicate.allows(origin, &parts));
             shared.step(decision, origin)
         };
         match step {
@@ -278,43 +316,78 @@ where
 }
 
 /// What a decision leads to: a local answer, or the inner service and a response fix-up.
-enum Step {
+pub(crate) enum Step {
     Answer(Response<CorsBody<()>>),
     Forward(FixUp),
 }
 
 impl Shared {
     /// Acts on a decision: counts it, and answers or prepares the forwarded response's headers.
-    fn step(self: &Arc<Self>, decision: Decision<'_>, origin: Option<&HeaderValue>) -> Step {
-        if let Some(hook) = &self.on_decision {
-            hook.call(decision.verdict());
-        }
+    pub(crate) fn step(
+        self: &Arc<Self>,
+        decision: Decision<'_>,
+        origin: Option<&HeaderValue>,
+    ) -> Step {
+        self.count(&decision);
         match decision.action() {
             Action::Forward(forwarded) => Step::Forward(FixUp {
                 forwarded,
                 origin: origin.cloned(),
                 shared: Arc::clone(self),
             }),
-            Action::Answer(answer) => {
-                let mut response = Response::new(CorsBody::local(&answer.body));
-                *response.status_mut() =
-                    StatusCode::from_u16(answer.status.code()).unwrap_or(StatusCode::FORBIDDEN);
-                decision.write_headers(&mut HttpHeaders {
-                    map: response.headers_mut(),
-                    fixed: &self.fixed,
-                    origin,
-                });
-                if self.record_verdicts {
-                    response.extensions_mut().insert(decision.verdict());
-                }
-                Step::Answer(response)
-            }
+            Action::Answer(answer) => Step::Answer(self.answer(&decision, &answer, origin)),
         }
+    }
+
+    /// The decision for a request split into its parts, `origin_predicate` deciding unlisted
+    /// origins; and the request's `Origin`.
+    pub(crate) fn decide_parts<'a>(
+        &self,
+        parts: &'a Parts,
+        origin_predicate: impl FnOnce(&OriginRef<'_>) -> bool,
+    ) -> (Decision<'a>, Option<&'a HeaderValue>) {
+        let mut view = RequestView::new(parts.method.as_str().as_bytes());
+        let origin = fill_view(
+            &mut view,
+            &parts.uri,
+            &parts.headers,
+            self.scheme,
+            self.trust_forwarded,
+        );
+        (self.policy.evaluate_with(&view, origin_predicate), origin)
+    }
+
+    /// Hands the decision to the `on_decision` hook, if any.
+    fn count(&self, decision: &Decision<'_>) {
+        if let Some(hook) = &self.on_decision {
+            hook.call(decision.verdict());
+        }
+    }
+
+    /// The policy's own response.
+    fn answer(
+        &self,
+        decision: &Decision<'_>,
+        answer: &LocalAnswer,
+        origin: Option<&HeaderValue>,
+    ) -> Response<CorsBody<()>> {
+        let mut response = Response::new(CorsBody::local(&answer.body));
+        *response.status_mut() =
+            StatusCode::from_u16(answer.status.code()).unwrap_or(StatusCode::FORBIDDEN);
+        decision.write_headers(&mut HttpHeaders {
+            map: response.headers_mut(),
+            fixed: &self.fixed,
+            origin,
+        });
+        if self.record_verdicts {
+            response.extensions_mut().insert(decision.verdict());
+        }
+        response
     }
 }
 
 impl<F> ResponseFuture<F> {
-    fn local(response: Response<CorsBody<()>>) -> Self {
+    pub(crate) fn local(response: Response<CorsBody<()>>) -> Self {
         Self {
             state: State::Local {
                 response: Some(response),
@@ -322,7 +395,7 @@ impl<F> ResponseFuture<F> {
         }
     }
 
-    fn forward(future: F, fix_up: FixUp) -> Self {
+    pub(crate) fn forward(future: F, fix_up: FixUp) -> Self {
         Self {
             state: State::Forward {
                 future,
@@ -341,7 +414,7 @@ pin_project! {
 }
 
 /// What a forwarded request's response needs.
-struct FixUp {
+pub(crate) struct FixUp {
     forwarded: Forwarded,
     origin: Option<HeaderValue>,
     shared: Arc<Shared>,

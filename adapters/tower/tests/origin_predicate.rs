@@ -1,5 +1,6 @@
-//! The origin predicate: asked about unlisted origins only, with the request's parts; what it
-//! allows is reflected, what it refuses is rejected, and the other checks still apply.
+//! The origin predicate, synchronous and asynchronous: asked about unlisted origins only, with
+//! the request's parts; what it allows is reflected, what it refuses is rejected, and the other
+//! checks still apply.
 
 #[path = "../../shared/origin_predicate_cases.rs"]
 mod origin_predicate_cases;
@@ -8,9 +9,9 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use http::{Request, Response};
-use polycors::Policy;
+use polycors::{OriginRef, Policy};
 use polycors_tower::CorsLayer;
-use tower::{Layer, ServiceExt, service_fn};
+use tower::{Layer, Service, ServiceExt, service_fn};
 
 use origin_predicate_cases::{
     Answer, CASES, Case, HOST, POLICY, check, check_predicate_alone, refused_path, tenant_api,
@@ -18,11 +19,21 @@ use origin_predicate_cases::{
 
 type Asked = Arc<Mutex<Vec<String>>>;
 
+async fn ok(_: Request<()>) -> Result<Response<()>, Infallible> {
+    Ok(Response::new(()))
+}
+
 /// Sends `case` through `layer`; returns the status, `Access-Control-Allow-Origin` and `Vary`.
 async fn send(layer: &CorsLayer, case: &Case) -> Answer {
-    let service = layer.layer(service_fn(|_: Request<()>| async {
-        Ok::<_, Infallible>(Response::new(()))
-    }));
+    send_to(layer.layer(service_fn(ok)), case).await
+}
+
+/// Sends `case` to `service`.
+async fn send_to<S, B>(service: S, case: &Case) -> Answer
+where
+    S: Service<Request<()>, Response = Response<B>>,
+    S::Error: std::fmt::Debug,
+{
     let mut request = Request::builder()
         .method(case.method)
         .uri(case.path)
@@ -36,7 +47,7 @@ async fn send(layer: &CorsLayer, case: &Case) -> Answer {
     let response = service
         .oneshot(request.body(()).expect("a request"))
         .await
-        .expect("infallible");
+        .expect("the service answers");
     let header = |name: &str| {
         let values: Vec<&str> = response
             .headers()
@@ -113,4 +124,51 @@ async fn a_policy_needing_a_predicate_without_one_rejects_unlisted_origins() {
         200,
         "listed origins still pass"
     );
+}
+
+#[tokio::test]
+async fn the_async_predicate_decides_unlisted_origins_after_waiting() {
+    let asked = Asked::default();
+    let record = Arc::clone(&asked);
+    let layer = CorsLayer::new(Policy::from_yaml(POLICY).expect("valid"))
+        .allow_origin_async_predicate(move |origin: OriginRef<'static>, parts| {
+            record
+                .lock()
+                .expect("not poisoned")
+                .push(origin.as_str().to_owned());
+            let path = parts.uri.path().to_owned();
+            async move {
+                // The answer comes after the response future has been polled once.
+                tokio::task::yield_now().await;
+                tenant_api(&origin, &path)
+            }
+        });
+    for case in &CASES {
+        asked.lock().expect("not poisoned").clear();
+        let answer = send_to(layer.layer(service_fn(ok)), case).await;
+        check(case, answer, &asked.lock().expect("not poisoned"));
+    }
+}
+
+#[tokio::test]
+async fn the_async_predicate_moves_the_ready_service_into_the_response_future() {
+    // The inner service counts its calls: the request the predicate allows reaches it once,
+    // through the clone that was ready when the layer's service was called.
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let inner = service_fn(move |_: Request<()>| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ok(Request::new(()))
+    });
+    let layer = CorsLayer::new(Policy::from_yaml(POLICY).expect("valid"))
+        .allow_origin_async_predicate(|origin: OriginRef<'static>, _parts| async move {
+            origin.is_host_or_subdomain_of("tenants.test")
+        });
+    let mut service = layer.layer(inner);
+    for (case, reached) in [(&CASES[0], 1), (&CASES[2], 1), (&CASES[6], 2)] {
+        let ready = service.ready().await.expect("ready");
+        let answer = send_to(ready, case).await;
+        assert_eq!(answer.0, case.status, "{:?}", case.origin);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), reached);
+    }
 }
