@@ -140,6 +140,7 @@ impl CorsLayer {
     /// future while the predicate runs). Call it last: it returns an [`AsyncCorsLayer`].
     ///
     /// ```
+    /// use axum::{Router, routing::get};
     /// use polycors_tower::CorsLayer;
     ///
     /// # async fn is_tenant_origin(_: &str) -> bool { true }
@@ -150,7 +151,8 @@ impl CorsLayer {
     ///         // A cache or a database of the tenants' origins.
     ///         is_tenant_origin(origin.as_str()).await
     ///     });
-    /// # let _ = layer;
+    /// let app: Router = Router::new().route("/", get(|| async { "hello" })).layer(layer);
+    /// # let _ = app;
     /// # Ok::<(), polycors::InvalidConfig>(())
     /// ```
     pub fn allow_origin_async_predicate<P, F>(mut self, predicate: P) -> AsyncCorsLayer<P>
