@@ -332,7 +332,7 @@ fn check_plugin_config(
                 severity: Severity::Note,
                 path: path(error.location()),
                 position: None,
-                message: "runs with polycors-tower and polycors-actix only, whose layer the application gives its predicate; the proxy-wasm plugin, the Envoy module and `polycors serve` refuse it".to_owned(),
+                message: "runs with polycors-tower and polycors-actix only: the application gives their layer its origin predicate in code; the proxy-wasm plugin, the Envoy module and `polycors serve` refuse it".to_owned(),
             });
             let mut all = warnings;
             all.extend(notes);
