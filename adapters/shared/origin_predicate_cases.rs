@@ -2,7 +2,9 @@
 //! which origin (normalised) the predicate must be asked about. Included with `#[path]` by
 //! `adapters/{tower,actix}/tests/origin_predicate.rs`.
 
-use polycors::OriginRef;
+use std::sync::{Arc, Mutex};
+
+use polycors::{OriginRef, Policy};
 
 /// The policy the cases run against; the predicate ([`tenant_api`]) is the adapter's.
 pub const POLICY: &str = "allow_origins: [https://listed.test]\nallow_methods: [GET, POST]";
@@ -141,6 +143,44 @@ pub const CASES: [Case; 14] = [
 
 /// What an adapter got for a case: status, `Access-Control-Allow-Origin`, `Vary`.
 pub type Answer = (u16, Option<String>, String);
+
+/// The origins a predicate was asked about, in order.
+pub type Asked = Arc<Mutex<Vec<String>>>;
+
+/// Records that the predicate was asked about `origin`.
+pub fn note(asked: &Asked, origin: &OriginRef<'_>) {
+    asked
+        .lock()
+        .expect("not poisoned")
+        .push(origin.as_str().to_owned());
+}
+
+/// Sends every case with `send` and [`check`]s its answer against what `asked` recorded.
+pub async fn run_cases(asked: &Asked, send: impl AsyncFn(&Case) -> Answer) {
+    for case in &CASES {
+        asked.lock().expect("not poisoned").clear();
+        let answer = send(case).await;
+        check(case, answer, &asked.lock().expect("not poisoned"));
+    }
+}
+
+/// [`POLICY`] with `allow_origin_predicate: true`.
+pub fn flagged_policy() -> Policy {
+    let policy =
+        Policy::from_yaml(&format!("{POLICY}\nallow_origin_predicate: true")).expect("valid");
+    assert!(policy.needs_origin_predicate());
+    policy
+}
+
+/// A [`flagged_policy`] without a predicate: `unlisted` is the answer to the first case,
+/// `listed` to a listed origin's request.
+pub fn check_flag_without_predicate(unlisted: Answer, listed: Answer) {
+    assert_eq!(unlisted.0, 403, "nothing allows the unlisted origin");
+    assert_eq!(listed.0, 200, "listed origins still pass");
+}
+
+/// The case of a listed origin.
+pub const LISTED: usize = 6;
 
 /// Asserts that `answer` is what `case` must get, and that the predicate was asked about
 /// `asked` (in order).
