@@ -221,6 +221,17 @@ impl Document {
     /// Loads the document and reports every error and warning (and, for `WasmPlugin`
     /// resources, the rules Higress leaves out). Nothing is loaded from an `Other` document.
     pub fn check(&self) -> Checked {
+        self.check_for(false)
+    }
+
+    /// [`check`](Self::check) as a host that runs no application code loads the document
+    /// (the proxy-wasm plugin, the Envoy module, `polycors serve`): a policy that needs an
+    /// origin predicate is an error, as it always is in a `WasmPlugin`.
+    pub fn check_for_gateway(&self) -> Checked {
+        self.check_for(true)
+    }
+
+    fn check_for(&self, gateway: bool) -> Checked {
         match &self.kind {
             DocumentKind::Other { kind } => Checked {
                 findings: vec![Finding {
@@ -232,7 +243,7 @@ impl Document {
                 policies: None,
             },
             DocumentKind::Policy => {
-                check_plugin_config(&self.value, Vec::new(), false, plugin_config_path)
+                check_plugin_config(&self.value, Vec::new(), gateway, plugin_config_path)
             }
             DocumentKind::WasmPlugin { .. } => match WasmPluginTranslation::of(&self.value) {
                 Err(findings) => Checked {

@@ -84,7 +84,8 @@ impl ServeArgs {
                 "{source}: expected exactly one CORS configuration (`polycors check {source}` lists them)"
             ));
         };
-        let checked = document.check();
+        // serve runs no application code: a policy needing an origin predicate is an error.
+        let checked = document.check_for_gateway();
         for finding in &checked.findings {
             match finding.severity {
                 Severity::Warning => eprintln!("warning: {}: {}", finding.path, finding.message),
@@ -92,22 +93,7 @@ impl ServeArgs {
             }
         }
         match checked.policies {
-            // serve runs no application code: a policy needing an origin predicate would
-            // reject every origin it does not list.
-            Some(policies) => match policies.refuse_origin_predicates() {
-                Ok(policies) => Ok((policies, source)),
-                Err(invalid) => {
-                    let errors: Vec<String> = invalid
-                        .errors()
-                        .iter()
-                        .map(|e| format!("{}: {}", document.path_of(e.location()), e.kind()))
-                        .collect();
-                    Err(format!(
-                        "invalid configuration ({source}):\n{}",
-                        errors.join("\n")
-                    ))
-                }
-            },
+            Some(policies) => Ok((policies, source)),
             None => {
                 let errors: Vec<String> = checked
                     .findings
