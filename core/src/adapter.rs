@@ -167,6 +167,7 @@ macro_rules! header_conversions {
         /// The typed value of `value`: the policy's values from `fixed`, the request's
         /// `origin`. The core only writes validated bytes; a value that does not convert is
         /// `None` (skipped) rather than a panic.
+        #[inline(always)]
         fn header_value(
             value: $crate::adapter::FieldValue<'_>,
             fixed: &$crate::adapter::FixedValues<$header::HeaderValue>,
@@ -332,6 +333,12 @@ pub trait ResponseHeaders {
     fn remove_matching(&mut self, matches: fn(&[u8]) -> bool);
     /// Sets the header `field` to `value`, replacing every existing line of its name.
     fn set(&mut self, field: HeaderField, value: FieldValue<'_>);
+    /// Adds the header `field` with `value` to a response that has no line of that name (the
+    /// core has read every line first), so a map need not look for one: a multi-value map can
+    /// append, a proxy can add rather than replace. Calls [`set`](Self::set) by default.
+    fn add(&mut self, field: HeaderField, value: FieldValue<'_>) {
+        self.set(field, value);
+    }
     /// Called once before the calls to [`set`](Self::set) with how many there will be at
     /// most, so that a map can grow once. Does nothing by default.
     fn reserve(&mut self, additional: usize) {
@@ -449,9 +456,53 @@ struct Echo<'a> {
 /// Writes `plan` onto `headers`: removes upstream `access-control-*` headers, sets
 /// `x-cors-version` and the CORS headers, merges `Vary`, and for a rejection sets
 /// `content-type: text/plain`. Idempotent.
+/// The headers the core sets that a response may already have after its `access-control-*`
+/// lines are removed (`Vary` is tracked on its own, as it is merged).
+#[derive(Clone, Copy, Default)]
+struct Present {
+    cors_version: bool,
+    cors_reason: bool,
+    content_type: bool,
+}
+
+impl Present {
+    fn note(&mut self, name: &[u8]) {
+        // Hosts hand names over lowercase: compare byte for byte first.
+        let is =
+            |known: &str| name == known.as_bytes() || name.eq_ignore_ascii_case(known.as_bytes());
+        match name.len() {
+            14 if is(names::CORS_VERSION) => self.cors_version = true,
+            13 if is(names::CORS_REASON) => self.cors_reason = true,
+            12 if is(names::CONTENT_TYPE) => self.content_type = true,
+            _ => {}
+        }
+    }
+
+    /// Sets `field` where the response has it, adds it where it does not.
+    fn put<H: ResponseHeaders + ?Sized>(
+        self,
+        headers: &mut H,
+        field: HeaderField,
+        value: FieldValue<'_>,
+    ) {
+        let present = match field {
+            HeaderField::CorsVersion => self.cors_version,
+            HeaderField::CorsReason => self.cors_reason,
+            HeaderField::ContentType => self.content_type,
+            _ => false,
+        };
+        if present {
+            headers.set(field, value);
+        } else {
+            headers.add(field, value);
+        }
+    }
+}
+
 fn write<H: ResponseHeaders + ?Sized>(plan: &Plan, echo: &Echo<'_>, headers: &mut H) {
     let from_response = plan.expose_headers == Some(ExposeSource::Response);
     let mut strip = false;
+    let mut present = Present::default();
     let mut vary_star = false;
     // Built only when the response has a `Vary` / when its header names are listed.
     let mut vary: Option<TokenList> = None;
@@ -467,6 +518,8 @@ fn write<H: ResponseHeaders + ?Sized>(plan: &Plan, echo: &Echo<'_>, headers: &mu
                     vary.push(token, false);
                 }
             }
+        } else {
+            present.note(name);
         }
         if from_response && exposable(name) {
             let exposed = exposed.get_or_insert_with(TokenList::new);
@@ -480,19 +533,22 @@ fn write<H: ResponseHeaders + ?Sized>(plan: &Plan, echo: &Echo<'_>, headers: &mu
         headers.remove_matching(is_access_control);
     }
     headers.reserve(plan.max_headers());
-    headers.set(
+    present.put(
+        headers,
         HeaderField::CorsVersion,
         FieldValue::Static(StaticValue::CorsVersion),
     );
     if plan.reject {
-        headers.set(
+        present.put(
+            headers,
             HeaderField::ContentType,
             FieldValue::Static(StaticValue::TextPlain),
         );
         if let Some(rejection) = echo.rejection.filter(|_| plan.debug) {
             // Printable ASCII (request values are escaped): a valid header value.
             let reason = rejection.to_string();
-            headers.set(
+            present.put(
+                headers,
                 HeaderField::CorsReason,
                 FieldValue::Bytes(reason.as_bytes()),
             );
@@ -503,29 +559,29 @@ fn write<H: ResponseHeaders + ?Sized>(plan: &Plan, echo: &Echo<'_>, headers: &mu
             OriginSource::Any => FieldValue::Static(StaticValue::Any),
             OriginSource::Request => FieldValue::RequestOrigin,
         };
-        headers.set(HeaderField::AllowOrigin, value);
+        headers.add(HeaderField::AllowOrigin, value);
     }
     if let Some(source) = plan.allow_methods {
         let value = list_value(source, PolicyField::AllowMethods, echo.method);
-        headers.set(HeaderField::AllowMethods, value);
+        headers.add(HeaderField::AllowMethods, value);
     }
     if let Some(source) = plan.allow_headers {
         let value = list_value(source, PolicyField::AllowHeaders, echo.headers);
-        headers.set(HeaderField::AllowHeaders, value);
+        headers.add(HeaderField::AllowHeaders, value);
     }
     match plan.expose_headers {
         None => {}
-        Some(ExposeSource::Policy) => headers.set(
+        Some(ExposeSource::Policy) => headers.add(
             HeaderField::ExposeHeaders,
             FieldValue::Policy(PolicyField::ExposeHeaders),
         ),
-        Some(ExposeSource::Any) => headers.set(
+        Some(ExposeSource::Any) => headers.add(
             HeaderField::ExposeHeaders,
             FieldValue::Static(StaticValue::Any),
         ),
         Some(ExposeSource::Response) => {
             if let Some(exposed) = exposed.as_ref().filter(|e| !e.is_empty()) {
-                headers.set(
+                headers.add(
                     HeaderField::ExposeHeaders,
                     FieldValue::Bytes(exposed.as_bytes()),
                 );
@@ -533,23 +589,23 @@ fn write<H: ResponseHeaders + ?Sized>(plan: &Plan, echo: &Echo<'_>, headers: &mu
         }
     }
     if plan.allow_credentials {
-        headers.set(
+        headers.add(
             HeaderField::AllowCredentials,
             FieldValue::Static(StaticValue::True),
         );
     }
     if plan.max_age {
-        headers.set(HeaderField::MaxAge, FieldValue::Policy(PolicyField::MaxAge));
+        headers.add(HeaderField::MaxAge, FieldValue::Policy(PolicyField::MaxAge));
     }
     if plan.allow_private_network {
-        headers.set(
+        headers.add(
             HeaderField::AllowPrivateNetwork,
             FieldValue::Static(StaticValue::True),
         );
     }
     let Some(add) = vary_static(plan) else { return };
     let Some(mut vary) = vary else {
-        headers.set(HeaderField::Vary, FieldValue::Static(add));
+        headers.add(HeaderField::Vary, FieldValue::Static(add));
         return;
     };
     if vary_star {
@@ -670,5 +726,12 @@ impl ResponseHeaders for ListResponse<'_> {
             }
             None => lines.push((name.as_bytes().to_vec(), value)),
         }
+    }
+
+    /// Appends the line without looking for one of the same name: a second line in a
+    /// snapshot would show a wrong [`ResponseHeaders::add`].
+    fn add(&mut self, field: HeaderField, value: FieldValue<'_>) {
+        let value = value.resolve(self.policy, self.origin).to_vec();
+        self.list.0.push((field.name().as_bytes().to_vec(), value));
     }
 }

@@ -86,6 +86,14 @@ impl Policy {
         } else {
             // An exact origin byte for byte (the form browsers send) needs no parsing.
             let hit = inner.origins.exact_hit(raw);
+            if hit.is_none() && raw.contains(&b',') {
+                // Several origins in one line: proxies such as Envoy join repeated lines.
+                return self.reject(
+                    preflight_shaped,
+                    Reason::MultipleOrigins,
+                    Cow::Borrowed(b""),
+                );
+            }
             let parts = match hit.or_else(|| origin::parse(raw).ok()) {
                 Some(parts) => parts,
                 None => {
@@ -366,15 +374,30 @@ impl Policy {
     }
 }
 
+/// Whether `authority` can name `host` at all: a cross-origin request's hosts usually differ,
+/// and this answers without looking for the port. Bracketed IPv6 hosts are compared in full.
+fn host_may_match(authority: &[u8], host: &[u8]) -> bool {
+    if authority.first() == Some(&b'[') {
+        return true;
+    }
+    authority
+        .get(..host.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(host))
+        && matches!(authority.get(host.len()), None | Some(b':'))
+}
+
 /// §2.2: whether the Origin is the request's own origin (scheme + authority). Without a
 /// known scheme, hosts and explicit ports are compared.
 fn is_same_origin(origin: &OriginParts<'_>, request: &RequestView<'_>) -> bool {
     let (forwarded_host, forwarded_proto) = request.forwarded.host_and_proto();
     let scheme = forwarded_proto.or(request.scheme);
-    let Some((host, port)) = forwarded_host
-        .or(request.authority)
-        .and_then(split_host_port)
-    else {
+    let Some(authority) = forwarded_host.or(request.authority) else {
+        return false;
+    };
+    if !host_may_match(authority, origin.host) {
+        return false;
+    }
+    let Some((host, port)) = split_host_port(authority) else {
         return false;
     };
     if !same_host(host, origin.host) {

@@ -54,12 +54,14 @@ impl fmt::Display for OriginProblem {
 
 /// The default port of the schemes browsers send in `Origin`.
 pub(crate) fn default_port(scheme: &[u8]) -> Option<u16> {
-    if scheme.eq_ignore_ascii_case(b"http") || scheme.eq_ignore_ascii_case(b"ws") {
-        Some(80)
-    } else if scheme.eq_ignore_ascii_case(b"https") || scheme.eq_ignore_ascii_case(b"wss") {
-        Some(443)
-    } else {
-        None
+    // Dispatch on the length; schemes are usually lowercase, which compares byte for byte.
+    let is = |known: &[u8]| scheme == known || scheme.eq_ignore_ascii_case(known);
+    match scheme.len() {
+        4 if is(b"http") => Some(80),
+        5 if is(b"https") => Some(443),
+        2 if is(b"ws") => Some(80),
+        3 if is(b"wss") => Some(443),
+        _ => None,
     }
 }
 
@@ -122,16 +124,17 @@ pub(crate) fn same_host(a: &[u8], b: &[u8]) -> bool {
 /// Parses a port as a serialized origin writes it: 1 to 5 digits without a leading zero
 /// (`0` itself aside), at most 65535.
 pub(crate) fn parse_port(digits: &[u8]) -> Option<u16> {
-    if digits.is_empty()
-        || digits.len() > 5
-        || !digits.iter().all(u8::is_ascii_digit)
-        || (digits.len() > 1 && digits[0] == b'0')
-    {
+    if digits.is_empty() || digits.len() > 5 || (digits.len() > 1 && digits[0] == b'0') {
         return None;
     }
-    let value = digits
-        .iter()
-        .fold(0u32, |acc, &d| acc * 10 + u32::from(d - b'0'));
+    let mut value = 0u32;
+    for &byte in digits {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = value * 10 + u32::from(digit);
+    }
     u16::try_from(value).ok()
 }
 
@@ -204,6 +207,19 @@ static CLASSES: [u8; 256] = {
     table
 };
 
+/// The length of the run of `class` bytes that starts `bytes`, adding their classes to `seen`.
+#[inline(always)]
+fn class_run(bytes: &[u8], class: u8, seen: &mut u8) -> usize {
+    for (at, &byte) in bytes.iter().enumerate() {
+        let classes = CLASSES[usize::from(byte)];
+        if classes & class == 0 {
+            return at;
+        }
+        *seen |= classes;
+    }
+    bytes.len()
+}
+
 /// The common case in one pass: `scheme://host[:port]` with a name or IPv4 host. `None` for
 /// anything else (IPv6 hosts, malformed values), which [`parse_any`] handles and explains;
 /// whatever this accepts, [`parse_any`] accepts with the same parts.
@@ -212,21 +228,13 @@ fn parse_plain(bytes: &[u8]) -> Option<OriginParts<'_>> {
         return None;
     }
     let mut seen = 0u8;
-    let mut at = 0;
-    while at < bytes.len() && CLASSES[usize::from(bytes[at])] & SCHEME_BYTE != 0 {
-        seen |= CLASSES[usize::from(bytes[at])];
-        at += 1;
-    }
+    let at = class_run(bytes, SCHEME_BYTE, &mut seen);
     let scheme = &bytes[..at];
     if bytes.get(at..at + 3)? != b"://" {
         return None;
     }
     let host_start = at + 3;
-    let mut end = host_start;
-    while end < bytes.len() && CLASSES[usize::from(bytes[end])] & HOST_BYTE != 0 {
-        seen |= CLASSES[usize::from(bytes[end])];
-        end += 1;
-    }
+    let end = host_start + class_run(&bytes[host_start..], HOST_BYTE, &mut seen);
     if end == host_start {
         return None;
     }

@@ -265,7 +265,7 @@ impl OriginPattern {
                 host,
                 ports,
             } => {
-                origin.scheme.eq_ignore_ascii_case(scheme.as_bytes())
+                eq_lowercase(origin.scheme, scheme.as_bytes())
                     && ports_match(ports, scheme.as_bytes(), origin)
                     && host.matches(origin.host)
             }
@@ -322,6 +322,12 @@ fn parse_port_spec(spec: Option<&str>) -> Result<PortSpec, PatternProblem> {
 }
 
 /// Whether `b` may be covered by a `*` in a host pattern.
+/// Whether `bytes` (any case) equals `lowercase`: byte for byte first, as origins usually come
+/// lowercase.
+fn eq_lowercase(bytes: &[u8], lowercase: &[u8]) -> bool {
+    bytes == lowercase || bytes.eq_ignore_ascii_case(lowercase)
+}
+
 fn wildcard_byte(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'
 }
@@ -362,8 +368,8 @@ impl HostPattern {
             &self.bytes[..self.prefix],
             &self.bytes[self.bytes.len() - self.suffix..],
         );
-        if !host[..self.prefix].eq_ignore_ascii_case(prefix)
-            || !host[n - self.suffix..].eq_ignore_ascii_case(suffix)
+        if !eq_lowercase(&host[..self.prefix], prefix)
+            || !eq_lowercase(&host[n - self.suffix..], suffix)
         {
             return false;
         }

@@ -1521,6 +1521,40 @@ fn s4_apply_is_idempotent() {
     assert_eq!(once, twice);
 }
 
+/// The core adds (without looking) only names the response does not have: a name it sets that
+/// the response has, in any case, is replaced, so each ends up on one line.
+#[test]
+fn s4_headers_the_response_has_are_replaced_in_any_case() {
+    let p = policy("allow_origins: [http://a.example.com]\ndebug: true");
+    let lines = |list: &HeaderList, name: &str| list.get_all(name).count();
+    let mut view = RequestView::new(b"GET");
+    view.add_origin(b"http://a.example.com");
+    let allowed = p.evaluate(&view);
+    let mut response = HeaderList(vec![
+        (b"X-CORS-Version".to_vec(), b"0.1".to_vec()),
+        (b"Access-Control-Allow-Origin".to_vec(), b"*".to_vec()),
+        (b"VARY".to_vec(), b"Cookie".to_vec()),
+    ]);
+    allowed.write_headers(&mut response.for_response(&p, allowed.origin()));
+    for name in ["x-cors-version", "access-control-allow-origin", "vary"] {
+        assert_eq!(lines(&response, name), 1, "{name} in {response:?}");
+    }
+    assert_eq!(response.get("vary"), Some(&b"Cookie,Origin"[..]));
+
+    let mut view = RequestView::new(b"GET");
+    view.add_origin(b"http://evil.test");
+    let rejected = p.evaluate(&view);
+    let mut answer = HeaderList(vec![
+        (b"Content-Type".to_vec(), b"text/html".to_vec()),
+        (b"X-Cors-Reason".to_vec(), b"stale".to_vec()),
+    ]);
+    rejected.write_headers(&mut answer.for_response(&p, rejected.origin()));
+    for name in ["x-cors-version", "content-type", "x-cors-reason"] {
+        assert_eq!(lines(&answer, name), 1, "{name} in {answer:?}");
+    }
+    assert_eq!(answer.get("content-type"), Some(&b"text/plain"[..]));
+}
+
 #[test]
 fn a_rejection_names_the_request_value_at_fault() {
     let p = policy(SEED);

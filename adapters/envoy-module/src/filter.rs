@@ -221,7 +221,6 @@ impl Filter {
             stream,
             policy,
             origin: &origin,
-            present: std::cell::RefCell::new(Vec::new()),
         });
     }
 }
@@ -232,34 +231,11 @@ struct EnvoyResponse<'a> {
     stream: &'a Stream,
     policy: &'a polycors::Policy,
     origin: &'a [u8],
-    /// The names among those the core sets that the response already has (seen by
-    /// `for_each`, which the core calls first): those are replaced, the others added.
-    present: std::cell::RefCell<Vec<&'static str>>,
 }
-
-/// Every header the core sets on a forwarded response.
-const SET_ON_RESPONSES: [HeaderField; 7] = [
-    HeaderField::CorsVersion,
-    HeaderField::AllowOrigin,
-    HeaderField::ExposeHeaders,
-    HeaderField::AllowCredentials,
-    HeaderField::Vary,
-    HeaderField::AllowMethods,
-    HeaderField::AllowHeaders,
-];
 
 impl ResponseHeaders for EnvoyResponse<'_> {
     fn for_each(&self, f: &mut dyn FnMut(&[u8], &[u8])) {
-        let mut present = self.present.borrow_mut();
         for (name, value) in self.stream.response_headers().iter() {
-            // Names in Envoy's maps are lowercase.
-            if let Some(field) = SET_ON_RESPONSES
-                .iter()
-                .find(|f| f.name().as_bytes() == name)
-                && !present.contains(&field.name())
-            {
-                present.push(field.name());
-            }
             f(name, value);
         }
     }
@@ -271,9 +247,6 @@ impl ResponseHeaders for EnvoyResponse<'_> {
                 names.push(name.to_vec());
             }
         }
-        self.present
-            .borrow_mut()
-            .retain(|name| !matches(name.as_bytes()));
         for name in names {
             if !self.stream.remove_response_header(&name) {
                 log(
@@ -286,16 +259,27 @@ impl ResponseHeaders for EnvoyResponse<'_> {
 
     fn set(&mut self, field: HeaderField, value: FieldValue<'_>) {
         let value = value.resolve(self.policy, self.origin);
-        let name = field.name();
-        let done = if self.present.borrow().contains(&name) {
-            self.stream.set_response_header(name.as_bytes(), value)
-        } else {
-            self.stream.add_response_header(name.as_bytes(), value)
-        };
-        if !done {
+        if !self
+            .stream
+            .set_response_header(field.name().as_bytes(), value)
+        {
             log(
                 LogLevel::Error,
                 "polycors: Envoy refused to set a response header",
+            );
+        }
+    }
+
+    /// Envoy appends without looking for the name (the response has none).
+    fn add(&mut self, field: HeaderField, value: FieldValue<'_>) {
+        let value = value.resolve(self.policy, self.origin);
+        if !self
+            .stream
+            .add_response_header(field.name().as_bytes(), value)
+        {
+            log(
+                LogLevel::Error,
+                "polycors: Envoy refused to add a response header",
             );
         }
     }
@@ -352,5 +336,12 @@ impl ResponseHeaders for AnswerHeaders<'_> {
             Some(line) => line.1 = range,
             None => self.lines.push((name, range)),
         }
+    }
+
+    fn add(&mut self, field: HeaderField, value: FieldValue<'_>) {
+        let start = self.bytes.len();
+        self.bytes
+            .extend_from_slice(value.resolve(self.policy, self.origin));
+        self.lines.push((field.name(), start..self.bytes.len()));
     }
 }
