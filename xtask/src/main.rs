@@ -11,6 +11,7 @@ mod bench;
 mod ci;
 mod deps;
 mod envoy_bench;
+mod envoy_instructions;
 mod fuzz;
 mod load;
 mod process;
@@ -31,8 +32,10 @@ usage: cargo xtask <command> [args]
                  prints `overhead <framework> <case> <implementation> <ns>` and `overhead-ratio` lines
   bench --instructions
                  the same stacks' instructions per request under callgrind (deterministic)
-  bench --envoy [--seconds N] [--rounds N]
+  bench --envoy [--seconds N] [--rounds N] [--concurrent]
                  the CORS cost inside a real Envoy: bare, native cors filter, no-op plugin, polycors
+  bench --envoy --instructions
+                 the native variants' instructions per request inside Envoy, under callgrind
   dist           put the release plugin, its sha256 and its OCI image (layout and .tar) in target/dist/
   e2e            the headless-browser end-to-end tests only (writes docs/browser-compat.md)
   fuzz [--seconds N]  run each cargo-fuzz target for N seconds (default 60; needs nightly)

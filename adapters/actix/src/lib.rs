@@ -238,7 +238,7 @@ where
             );
         }
         ready(Ok(CorsMiddleware {
-            service: Rc::new(service),
+            service,
             cors: self.clone(),
         }))
     }
@@ -247,7 +247,7 @@ where
 /// The middleware service made by [`Cors`].
 #[derive(Debug)]
 pub struct CorsMiddleware<S> {
-    service: Rc<S>,
+    service: S,
     cors: Cors,
 }
 

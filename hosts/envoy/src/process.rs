@@ -32,6 +32,9 @@ pub struct Options {
     /// `setpriv --pdeathsig`): for a program whose main thread owns Envoy, so that killing the
     /// program never leaves Envoy behind. Leave it off when the starting thread may end first.
     pub die_with_parent: bool,
+    /// A command that runs Envoy, with its arguments (`valgrind --tool=callgrind ...`): Envoy's
+    /// command line is appended to it.
+    pub wrapper: Vec<String>,
 }
 
 impl Default for Options {
@@ -44,6 +47,7 @@ impl Default for Options {
             access_log: None,
             start_timeout: Duration::from_secs(60),
             die_with_parent: false,
+            wrapper: Vec::new(),
         }
     }
 }
@@ -123,7 +127,7 @@ impl Envoy {
     /// Starts Envoy with `bootstrap` and waits until it is ready. Fails with Envoy's log when
     /// Envoy exits instead (an invalid configuration, a plugin whose `on_configure` failed).
     pub fn start(bootstrap: &Bootstrap, options: &Options) -> Result<Self, EnvoyError> {
-        let binary = polycors_artifacts::envoy_binary();
+        let binary = polycors_artifacts::envoy_executable();
         if !binary.is_file() {
             return Err(EnvoyError::Missing { path: binary });
         }
@@ -147,6 +151,7 @@ impl Envoy {
                 cpu.to_string().into(),
             ]);
         }
+        program.extend(options.wrapper.iter().map(Into::into));
         program.push(binary.clone().into_os_string());
         let mut command = Command::new(&program[0]);
         command

@@ -1,0 +1,291 @@
+//! `cargo xtask bench --envoy --instructions`: what CORS costs inside a real Envoy, in
+//! instructions per request under callgrind, which do not move with the load of this shared
+//! machine the way CPU times do.
+//!
+//! Each variant of the Envoy benchmark that runs native code (`bare`, `native`, `module-noop`,
+//! `module-floor`, `module`, and `--extra NAME=FILE.so` builds) runs in its own Envoy (one
+//! worker) under `valgrind --tool=callgrind`. For each request kind, over one keep-alive
+//! connection: warm-up requests, then two windows of requests, each opened by zeroing
+//! callgrind's counters (`callgrind_control -z`) and closed by reading them (`-e`), counting
+//! every thread of Envoy. The difference between the long and the short window, per request,
+//! is Envoy's cost per request without what a window itself costs; a variant's overhead is
+//! that minus `bare`'s. The proxy-wasm variants are left out: V8's generated code under
+//! valgrind measures valgrind more than V8.
+//!
+//! Instructions are not time: a cache miss counts as one instruction. The CPU-time benchmark
+//! (`cargo xtask bench --envoy --concurrent`) measures time; this one says, reproducibly,
+//! how much work each filter does.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use polycors_envoy_runner::Options;
+
+use crate::deps;
+use crate::envoy_bench::{KINDS, browser_request, build_modules, check_answers, start_variant};
+
+/// The variants whose code is native (the proxy-wasm ones are left out, see above).
+const VARIANTS: [&str; 5] = ["bare", "native", "module-noop", "module-floor", "module"];
+/// Requests before measuring: connection set up, first-use allocations.
+const WARM_UP: usize = 200;
+/// The two measured windows, in requests.
+const WINDOWS: (usize, usize) = (200, 1200);
+
+/// A keep-alive HTTP/1.1 connection that sends one request at a time.
+struct Connection {
+    address: SocketAddr,
+    reader: BufReader<TcpStream>,
+}
+
+impl Connection {
+    fn open(address: SocketAddr) -> Result<Self, String> {
+        let stream = TcpStream::connect(address).map_err(|e| format!("{address}: {e}"))?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            address,
+            reader: BufReader::new(stream),
+        })
+    }
+
+    /// Sends `request` and reads the whole response; its status.
+    fn exchange(&mut self, request: &str) -> Result<u16, String> {
+        let address = self.address;
+        let failed = |e: std::io::Error| format!("{address}: {e}");
+        self.reader
+            .get_mut()
+            .write_all(request.as_bytes())
+            .map_err(failed)?;
+        let mut status = None;
+        let mut length = 0;
+        let mut close = false;
+        loop {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line).map_err(failed)? == 0 {
+                return Err(format!("{address} closed the connection mid-response"));
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if status.is_none() {
+                status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok());
+                continue;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                let value = value.trim();
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value
+                        .parse()
+                        .map_err(|_| format!("{address}: content-length {value:?}"))?;
+                } else if name.eq_ignore_ascii_case("connection") {
+                    close = value.eq_ignore_ascii_case("close");
+                } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                    return Err(format!("{address}: a chunked response ({line})"));
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).map_err(failed)?;
+        if close {
+            *self = Self::open(address)?;
+        }
+        status.ok_or_else(|| format!("{address}: no status line"))
+    }
+}
+
+/// Runs `callgrind_control` with `args` against `pid`; its output.
+fn callgrind_control(pid: u32, args: &[&str]) -> Result<String, String> {
+    let output = Command::new("callgrind_control")
+        .args(args)
+        .arg(pid.to_string())
+        .output()
+        .map_err(|e| format!("cannot run callgrind_control: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        return Err(format!(
+            "callgrind_control {args:?} {pid} failed:\n{text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(text)
+}
+
+/// The instructions (`Ir`) callgrind counted in every thread since the counters were zeroed:
+/// the sum of the `Th <n> <count>` lines under `callgrind_control -e`'s `Totals:`.
+fn counted(pid: u32) -> Result<u64, String> {
+    let text = callgrind_control(pid, &["-e", "Ir"])?;
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("Totals:"));
+    if lines.next().is_none() {
+        return Err(format!("no Totals from callgrind_control -e:\n{text}"));
+    }
+    let mut total = 0;
+    for line in lines {
+        let mut words = line.split_whitespace();
+        if words.next() != Some("Th") {
+            break;
+        }
+        let count = words.nth(1).map(|c| c.replace(',', "").parse::<u64>());
+        match count {
+            Some(Ok(count)) => total += count,
+            _ => {
+                return Err(format!(
+                    "unexpected line from callgrind_control -e: {line:?}"
+                ));
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Instructions per request of `kind` in the Envoy `pid`, listening on `address`.
+fn per_request(pid: u32, address: SocketAddr, kind: &str) -> Result<f64, String> {
+    let request = browser_request(kind, "keep-alive");
+    let mut connection = Connection::open(address)?;
+    for _ in 0..WARM_UP {
+        connection.exchange(&request)?;
+    }
+    let mut window = |requests: usize| -> Result<u64, String> {
+        callgrind_control(pid, &["-z"])?;
+        for _ in 0..requests {
+            connection.exchange(&request)?;
+        }
+        counted(pid)
+    };
+    let short = window(WINDOWS.0)?;
+    let long = window(WINDOWS.1)?;
+    Ok(long.saturating_sub(short) as f64 / (WINDOWS.1 - WINDOWS.0) as f64)
+}
+
+/// Starts `variant`'s Envoy under callgrind and measures every kind of request through it.
+fn measure(variant: &str, extra: &[(String, PathBuf)]) -> Result<BTreeMap<String, f64>, String> {
+    // Debian's `valgrind` is a script that runs `valgrind.bin` as its child: run that directly,
+    // so that Envoy's process is the one callgrind_control talks to.
+    let valgrind = [
+        "/usr/bin/valgrind.bin",
+        "/usr/lib/x86_64-linux-gnu/valgrind/valgrind.bin",
+    ]
+    .into_iter()
+    .find(|path| std::path::Path::new(path).is_file())
+    .unwrap_or("valgrind");
+    let options = Options {
+        start_timeout: Duration::from_secs(600),
+        wrapper: vec![
+            valgrind.into(),
+            "--tool=callgrind".into(),
+            "--callgrind-out-file=/dev/null".into(),
+        ],
+        ..Options::default()
+    };
+    let (envoy, address) =
+        start_variant(variant, extra, &options).map_err(|e| format!("under callgrind: {e}"))?;
+    let pid = envoy.pid();
+    let mut counts = BTreeMap::new();
+    for kind in KINDS {
+        let count = per_request(pid, address, kind).map_err(|e| format!("{variant}: {e}"))?;
+        eprintln!("{variant} {kind}: {count:.0} instructions per request");
+        counts.insert(kind.to_owned(), count);
+    }
+    envoy.stop();
+    Ok(counts)
+}
+
+pub fn run(extra: &[(String, PathBuf)]) -> Result<(), String> {
+    deps::envoy()?;
+    deps::debian(
+        &[("valgrind", "/usr/bin/valgrind")],
+        "`cargo xtask bench --envoy --instructions`",
+    )?;
+    build_modules()?;
+    if let Some((name, file)) = extra
+        .iter()
+        .find(|(_, file)| file.extension().is_none_or(|e| e != "so"))
+    {
+        return Err(format!(
+            "--extra {name}={}: only dynamic modules (.so) are measured in instructions",
+            file.display()
+        ));
+    }
+    let variants: Vec<String> = VARIANTS
+        .iter()
+        .map(|v| (*v).to_owned())
+        .chain(extra.iter().map(|(name, _)| name.clone()))
+        .collect();
+
+    // Every variant must do its job before it is measured (checked without valgrind).
+    let mut envoys = BTreeMap::new();
+    for variant in variants.iter().filter(|v| VARIANTS.contains(&v.as_str())) {
+        let started = start_variant(variant, extra, &Options::default())?;
+        envoys.insert(variant.clone(), started);
+    }
+    check_answers(&envoys)?;
+    for (envoy, _) in envoys.into_values() {
+        envoy.stop();
+    }
+
+    // Two Envoys at a time: valgrind runs each on one CPU.
+    let mut counts: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+    for pair in variants.chunks(2) {
+        let measured: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = pair
+                .iter()
+                .map(|variant| scope.spawn(move || (variant.clone(), measure(variant, extra))))
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        for (variant, result) in measured {
+            counts.insert(variant, result?);
+        }
+    }
+
+    println!(
+        "Envoy {}, one worker, under callgrind; instructions per request over bare Envoy \
+         (every thread; windows of {} and {} requests after {WARM_UP})",
+        polycors_artifacts::ENVOY_VERSION,
+        WINDOWS.0,
+        WINDOWS.1
+    );
+    let others: Vec<&String> = variants.iter().filter(|v| *v != "bare").collect();
+    let header: Vec<&str> = others.iter().map(|v| v.as_str()).collect();
+    println!(
+        "| request | bare | {} | module/native | module-floor/native |",
+        header.join(" | ")
+    );
+    println!("|---|---|{}---|---|", "---|".repeat(others.len()));
+    let mut lines = Vec::new();
+    for kind in KINDS {
+        let bare = counts["bare"][kind];
+        let overhead = |v: &str| counts[v][kind] - bare;
+        let cells: Vec<String> = others
+            .iter()
+            .map(|v| format!("{:.0}", overhead(v)))
+            .collect();
+        println!(
+            "| {kind} | {bare:.0} | {} | {:.2} | {:.2} |",
+            cells.join(" | "),
+            overhead("module") / overhead("native"),
+            overhead("module-floor") / overhead("native"),
+        );
+        lines.push(format!("envoy-instructions {kind} bare {bare:.0}"));
+        for v in &others {
+            lines.push(format!("envoy-instructions {kind} {v} {:.0}", overhead(v)));
+        }
+        for v in others.iter().filter(|v| v.as_str() != "native") {
+            lines.push(format!(
+                "envoy-instructions-ratio {kind} {v}/native {:.3}",
+                overhead(v) / overhead("native")
+            ));
+        }
+    }
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
+}
