@@ -49,6 +49,11 @@ impl Hasher for KeyHasher {
     }
 }
 
+/// The bit of [`AllowedOrigins::exact_lengths`] for an origin of `length` bytes.
+fn length_bit(length: usize) -> u64 {
+    1 << length.min(63)
+}
+
 type Table<V> = HashMap<Box<[u8]>, V, BuildHasherDefault<KeyHasher>>;
 
 /// An exact origin in normalised form, with where its parts are.
@@ -94,6 +99,9 @@ pub(crate) struct AllowedOrigins {
     exact: Vec<Exact>,
     /// Index into `exact` (consulted when it is longer than [`LINEAR_MAX`]).
     exact_table: Table<usize>,
+    /// The lengths of the exact origins, bit `n` for `n` bytes (63 for 63 and more): an origin
+    /// of another length misses the table without being hashed.
+    exact_lengths: u64,
     patterns: Vec<OriginPattern>,
     index: PatternIndex,
 }
@@ -114,6 +122,7 @@ impl AllowedOrigins {
         let host_end = scheme_end + 3 + normal.host.len();
         let port = normal.port;
         let bytes: Box<[u8]> = bytes.into();
+        self.exact_lengths |= length_bit(bytes.len());
         self.exact_table.insert(bytes.clone(), self.exact.len());
         self.exact.push(Exact {
             bytes,
@@ -154,6 +163,9 @@ impl AllowedOrigins {
     /// browsers send): no parsing needed.
     pub(crate) fn exact_hit(&self, raw: &[u8]) -> Option<OriginParts<'_>> {
         let exact = if self.exact.len() > LINEAR_MAX {
+            if self.exact_lengths & length_bit(raw.len()) == 0 {
+                return None;
+            }
             self.exact.get(*self.exact_table.get(raw)?)?
         } else {
             self.exact.iter().find(|e| *e.bytes == *raw)?
@@ -237,6 +249,35 @@ mod tests {
             assert!(allowed.insert_pattern(OriginPattern::parse(pattern).unwrap()));
         }
         allowed
+    }
+
+    #[test]
+    fn a_table_of_exact_origins_finds_each_and_only_them() {
+        let listed: Vec<String> = (0..40)
+            .map(|i| format!("https://{}.example.com", "a".repeat(i * 2 + 1)))
+            .collect();
+        let mut allowed = AllowedOrigins::default();
+        for origin in &listed {
+            assert!(allowed.insert_exact(&origin::parse(origin.as_bytes()).unwrap()));
+        }
+        assert!(allowed.exact.len() > LINEAR_MAX);
+        for origin in &listed {
+            let hit = allowed.exact_hit(origin.as_bytes());
+            assert_eq!(
+                hit,
+                Some(origin::parse(origin.as_bytes()).unwrap()),
+                "{origin}"
+            );
+        }
+        // Unlisted, of a listed length (below and above 63 bytes) and of an unlisted one.
+        for i in [0, 30, 39] {
+            let length = listed[i].len();
+            let unlisted = format!("https://{}.example.net", "a".repeat(i * 2 + 1));
+            assert_eq!(unlisted.len(), length);
+            assert_eq!(allowed.exact_hit(unlisted.as_bytes()), None, "{unlisted}");
+            let longer = format!("{}x", listed[i]);
+            assert_eq!(allowed.exact_hit(longer.as_bytes()), None, "{longer}");
+        }
     }
 
     #[test]

@@ -311,10 +311,14 @@ impl Stream {
     /// Answers the request with the header lines `headers` (`:status` first) and `body`,
     /// written straight to the client (not through Envoy's local-reply path, which would
     /// rewrite the answer).
-    pub(crate) fn answer(&self, headers: &[(&[u8], &[u8])], body: &[u8]) {
+    pub(crate) fn answer<'h>(
+        &self,
+        headers: impl IntoIterator<Item = (&'h [u8], &'h [u8])>,
+        body: &[u8],
+    ) {
         let mut lines = ANSWER.take();
         lines.clear();
-        lines.extend(headers.iter().map(|(name, value)| ModuleHeader {
+        lines.extend(headers.into_iter().map(|(name, value)| ModuleHeader {
             key_ptr: name.as_ptr(),
             key_length: name.len(),
             value_ptr: value.as_ptr(),

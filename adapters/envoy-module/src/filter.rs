@@ -66,7 +66,7 @@ enum State {
     Forwarded {
         scope: Scope,
         forwarded: Forwarded,
-        origin: Vec<u8>,
+        origin: KeptOrigin,
         /// The start of the debug log line, finished with the response's status.
         log_line: Option<String>,
     },
@@ -168,13 +168,13 @@ impl Filter {
                 let body = answer.body.as_bytes();
                 let mut headers = AnswerHeaders::new(policy, decision.origin());
                 decision.write_headers(&mut headers);
-                let status_text = status.to_string();
-                let length = body.len().to_string();
-                let mut lines: Vec<(&[u8], &[u8])> = Vec::with_capacity(headers.len() + 2);
-                lines.push((b":status", status_text.as_bytes()));
-                lines.extend(headers.lines());
-                lines.push((b"content-length", length.as_bytes()));
-                stream.answer(&lines, body);
+                let (mut status_text, mut length) = ([0; 20], [0; 20]);
+                let status_text = decimal(u64::from(status), &mut status_text);
+                let length = decimal(body.len() as u64, &mut length);
+                let lines = std::iter::once((&b":status"[..], status_text))
+                    .chain(headers.lines())
+                    .chain(std::iter::once((&b"content-length"[..], length)));
+                stream.answer(lines, body);
                 if let Some(mut line) = log_line {
                     line.push_str(&format!(" -> {status}"));
                     if let Some(rejection) = decision.rejection() {
@@ -189,7 +189,7 @@ impl Filter {
                 self.state = State::Forwarded {
                     scope,
                     forwarded,
-                    origin: origin.unwrap_or_default().to_vec(),
+                    origin: KeptOrigin::new(origin.unwrap_or_default()),
                     log_line,
                 };
                 HeadersStatus::Continue
@@ -220,8 +220,50 @@ impl Filter {
         forwarded.write_headers(&mut EnvoyResponse {
             stream,
             policy,
-            origin: &origin,
+            origin: origin.as_bytes(),
         });
+    }
+}
+
+/// `n` in decimal, written at the end of `buffer`.
+fn decimal(mut n: u64, buffer: &mut [u8; 20]) -> &[u8] {
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buffer[start..];
+        }
+    }
+}
+
+/// The request's `Origin`, kept for the response: inline up to [`KeptOrigin::INLINE`] bytes (the
+/// origins browsers send; no allocation per request), on the heap beyond.
+enum KeptOrigin {
+    Inline { bytes: [u8; Self::INLINE], len: u8 },
+    Heap(Vec<u8>),
+}
+
+impl KeptOrigin {
+    const INLINE: usize = 96;
+
+    fn new(origin: &[u8]) -> Self {
+        match u8::try_from(origin.len()) {
+            Ok(len) if origin.len() <= Self::INLINE => {
+                let mut bytes = [0; Self::INLINE];
+                bytes[..origin.len()].copy_from_slice(origin);
+                Self::Inline { bytes, len }
+            }
+            _ => Self::Heap(origin.to_vec()),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline { bytes, len } => &bytes[..usize::from(*len)],
+            Self::Heap(bytes) => bytes,
+        }
     }
 }
 
@@ -291,21 +333,38 @@ struct AnswerHeaders<'a> {
     policy: &'a polycors::Policy,
     origin: &'a [u8],
     bytes: Vec<u8>,
-    lines: Vec<(&'static str, std::ops::Range<usize>)>,
+    lines: Vec<AnswerLine>,
 }
+
+impl Drop for AnswerHeaders<'_> {
+    fn drop(&mut self) {
+        ANSWER_BUFFERS.set((
+            std::mem::take(&mut self.bytes),
+            std::mem::take(&mut self.lines),
+        ));
+    }
+}
+
+thread_local! {
+    /// An answer's buffers, reused from one answer to the next on Envoy's worker thread.
+    static ANSWER_BUFFERS: std::cell::Cell<(Vec<u8>, Vec<AnswerLine>)> =
+        const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
+/// A line of an answer: its name, and where its value is in the answer's bytes.
+type AnswerLine = (&'static str, std::ops::Range<usize>);
 
 impl<'a> AnswerHeaders<'a> {
     fn new(policy: &'a polycors::Policy, origin: &'a [u8]) -> Self {
+        let (mut bytes, mut lines) = ANSWER_BUFFERS.take();
+        bytes.clear();
+        lines.clear();
         Self {
             policy,
             origin,
-            bytes: Vec::with_capacity(256),
-            lines: Vec::with_capacity(12),
+            bytes,
+            lines,
         }
-    }
-
-    fn len(&self) -> usize {
-        self.lines.len()
     }
 
     fn lines(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
@@ -343,5 +402,45 @@ impl ResponseHeaders for AnswerHeaders<'_> {
         self.bytes
             .extend_from_slice(value.resolve(self.policy, self.origin));
         self.lines.push((field.name(), start..self.bytes.len()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_writes_every_digit() {
+        let mut buffer = [0; 20];
+        for (n, text) in [
+            (0, "0"),
+            (7, "7"),
+            (200, "200"),
+            (403, "403"),
+            (u64::MAX, "18446744073709551615"),
+        ] {
+            assert_eq!(decimal(n, &mut buffer), text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn a_kept_origin_is_the_origin_inline_or_not() {
+        for length in [
+            0,
+            1,
+            KeptOrigin::INLINE - 1,
+            KeptOrigin::INLINE,
+            KeptOrigin::INLINE + 1,
+            300,
+        ] {
+            let origin: Vec<u8> = (0..length).map(|i| b'a' + (i % 26) as u8).collect();
+            let kept = KeptOrigin::new(&origin);
+            assert_eq!(kept.as_bytes(), origin, "{length} bytes");
+            assert_eq!(
+                matches!(kept, KeptOrigin::Inline { .. }),
+                length <= KeptOrigin::INLINE,
+                "{length} bytes"
+            );
+        }
     }
 }
