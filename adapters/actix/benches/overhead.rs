@@ -150,14 +150,12 @@ where
 {
     move |n| {
         let requests: Vec<_> = (0..n).map(|_| request(case)).collect();
-        let mut responses = Vec::with_capacity(n);
         let start = Instant::now();
         for request in requests {
-            responses.push(call(&app, request));
+            // Dropped as a server drops it once written: its memory is reused by the next.
+            drop(std::hint::black_box(call(&app, request)));
         }
-        let elapsed = start.elapsed();
-        drop(responses);
-        elapsed
+        start.elapsed()
     }
 }
 
