@@ -8,7 +8,7 @@ use crate::decision::{
 };
 use crate::fetch::{SAFELISTED_RESPONSE_HEADERS, is_access_control};
 use crate::policy::Policy;
-use crate::token::list_items;
+use crate::token::{eq_lowercase, list_items};
 
 /// A function the tower layer and the actix-web middleware call with every decision's
 /// [`Verdict`](crate::Verdict), for an application's own metrics
@@ -467,9 +467,7 @@ struct Present {
 
 impl Present {
     fn note(&mut self, name: &[u8]) {
-        // Hosts hand names over lowercase: compare byte for byte first.
-        let is =
-            |known: &str| name == known.as_bytes() || name.eq_ignore_ascii_case(known.as_bytes());
+        let is = |known: &str| eq_lowercase(name, known.as_bytes());
         match name.len() {
             14 if is(names::CORS_VERSION) => self.cors_version = true,
             13 if is(names::CORS_REASON) => self.cors_reason = true,

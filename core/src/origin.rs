@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::ipv6::{Ipv6, Ipv6Text};
+use crate::token::eq_lowercase;
 
 /// What is wrong with a string that was meant to be an origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +56,7 @@ impl fmt::Display for OriginProblem {
 /// The default port of the schemes browsers send in `Origin`.
 pub(crate) fn default_port(scheme: &[u8]) -> Option<u16> {
     // Dispatch on the length; schemes are usually lowercase, which compares byte for byte.
-    let is = |known: &[u8]| scheme == known || scheme.eq_ignore_ascii_case(known);
+    let is = |known: &[u8]| eq_lowercase(scheme, known);
     match scheme.len() {
         4 if is(b"http") => Some(80),
         5 if is(b"https") => Some(443),

@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::ipv6::{Ipv6, Ipv6Text};
 use crate::origin::{self, OriginParts, default_port, is_scheme, parse_port};
+use crate::token::eq_lowercase;
 
 /// Longest host a pattern or a matched origin may have (a DNS name is at most 253 bytes).
 const MAX_HOST: usize = 255;
@@ -322,12 +323,6 @@ fn parse_port_spec(spec: Option<&str>) -> Result<PortSpec, PatternProblem> {
 }
 
 /// Whether `b` may be covered by a `*` in a host pattern.
-/// Whether `bytes` (any case) equals `lowercase`: byte for byte first, as origins usually come
-/// lowercase.
-fn eq_lowercase(bytes: &[u8], lowercase: &[u8]) -> bool {
-    bytes == lowercase || bytes.eq_ignore_ascii_case(lowercase)
-}
-
 fn wildcard_byte(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'
 }

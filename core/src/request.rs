@@ -1,6 +1,6 @@
 //! What the policy needs to know about a request, borrowed from the host as bytes.
 
-use crate::token::trim_ows;
+use crate::token::{eq_lowercase, trim_ows};
 
 /// The `Origin` header lines of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -193,7 +193,7 @@ impl<'a> RequestView<'a> {
     pub fn add_header(&mut self, name: &[u8], value: &'a [u8]) -> &mut Self {
         // Dispatch on the length first: one comparison per header, not eight; most hosts
         // hand names over lowercase, which compare byte for byte.
-        let is = |known: &[u8]| name == known || name.eq_ignore_ascii_case(known);
+        let is = |known: &[u8]| eq_lowercase(name, known);
         match name.len() {
             6 if is(b"origin") => self.add_origin(value),
             29 if is(b"access-control-request-method") => self.add_request_method(value),

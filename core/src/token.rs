@@ -106,6 +106,13 @@ pub(crate) fn list_items(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|item| !item.is_empty())
 }
 
+/// Whether `bytes` equals `lowercase` (a lowercase constant), ignoring ASCII case: byte for byte
+/// first, as hosts hand names, schemes and hosts over lowercase.
+#[inline]
+pub(crate) fn eq_lowercase(bytes: &[u8], lowercase: &[u8]) -> bool {
+    bytes == lowercase || bytes.eq_ignore_ascii_case(lowercase)
+}
+
 /// Whether `name` starts with `prefix`, ignoring ASCII case (`prefix` must be lowercase).
 pub(crate) fn starts_with_ignore_case(name: &[u8], prefix: &[u8]) -> bool {
     name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix)
