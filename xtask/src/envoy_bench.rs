@@ -21,7 +21,7 @@
 //! `1/rps - 1/rps_bare` (the worker is saturated, so `1/rps` is its time per request).
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::Command;
@@ -65,31 +65,25 @@ pub(crate) const KINDS: [&str; 4] = ["actual", "preflight", "rejected", "no-orig
 const ALLOWED_ORIGIN: &str = "http://httpbin2.example.org:9090";
 const REJECTED_ORIGIN: &str = "http://evil.example";
 
-/// wrk's requests (after [`WRK_STATUS_REPORT`], whose status counts catch a run whose answers
-/// are not the expected ones): one request kind per run (the script argument), with the
-/// headers a browser sends.
-const SCRIPT: &str = r#"
-local req
-function init(args)
-  local kind = args[1]
-  local h = { Host = "httpbin.example.com",
-    ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
-    Accept = "*/*", ["Accept-Language"] = "en-US,en;q=0.9", ["Accept-Encoding"] = "gzip, deflate, br, zstd" }
-  local method = "GET"
-  if kind ~= "no-origin" then
-    h["Sec-Fetch-Mode"] = "cors"; h["Sec-Fetch-Site"] = "cross-site"; h["Sec-Fetch-Dest"] = "empty"
-    h.Origin = (kind == "rejected") and "REJECTED" or "ALLOWED"
-    h.Referer = h.Origin .. "/"
-  end
-  if kind == "preflight" then
-    method = "OPTIONS"
-    h["Access-Control-Request-Method"] = "POST"
-    h["Access-Control-Request-Headers"] = "content-type,token"
-  end
-  req = wrk.format(method, "/anything/get?foo=1", h)
-end
-function request() return req end
-"#;
+/// wrk's script (after [`WRK_STATUS_REPORT`], whose status counts catch a run whose answers
+/// are not the expected ones): one request kind per run (the script argument), sent exactly as
+/// [`browser_request`] writes it.
+fn wrk_script() -> String {
+    let mut script = String::from(WRK_STATUS_REPORT);
+    script.push_str("local requests = {\n");
+    for kind in KINDS {
+        let request = browser_request(kind, "keep-alive");
+        script.push_str(&format!(
+            "  [\"{kind}\"] = \"{}\",\n",
+            request.escape_default()
+        ));
+    }
+    script.push_str(
+        "}\nlocal req\nfunction init(args) req = requests[args[1]] end\n\
+         function request() return req end\n",
+    );
+    script
+}
 
 struct Settings {
     seconds: u64,
@@ -226,7 +220,7 @@ fn bootstrap(variant: &str, extra: &[(String, PathBuf)]) -> Bootstrap {
     }
 }
 
-/// A request of `kind` as wrk sends it (see [`SCRIPT`]): the headers a browser sends.
+/// A request of `kind` with the headers a browser sends, as wrk sends it ([`wrk_script`]).
 pub(crate) fn browser_request(kind: &str, connection: &str) -> String {
     let mut request = format!(
         "{} /anything/get?foo=1 HTTP/1.1\r\nHost: httpbin.example.com\r\nConnection: {connection}\r\n\
@@ -262,29 +256,86 @@ pub(crate) fn browser_request(kind: &str, connection: &str) -> String {
 
 /// One request of `kind` over a fresh connection: the status and the lowercase header names.
 fn probe(address: SocketAddr, kind: &str) -> Result<(u16, Vec<String>), String> {
-    let request = browser_request(kind, "close");
-    let mut stream = TcpStream::connect(address).map_err(|e| format!("{address}: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw);
-    let mut lines = text.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("no status from {address}: {text}"))?;
-    let names = lines
-        .take_while(|l| !l.is_empty())
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, _)| n.trim().to_ascii_lowercase())
-        .collect();
-    Ok((status, names))
+    Connection::open(address)?.exchange(&browser_request(kind, "close"))
+}
+
+/// A keep-alive HTTP/1.1 connection that sends one request at a time (opened again when the
+/// server closes it).
+pub(crate) struct Connection {
+    address: SocketAddr,
+    reader: Option<BufReader<TcpStream>>,
+}
+
+impl Connection {
+    pub(crate) fn open(address: SocketAddr) -> Result<Self, String> {
+        Ok(Self {
+            address,
+            reader: Some(Self::connect(address)?),
+        })
+    }
+
+    fn connect(address: SocketAddr) -> Result<BufReader<TcpStream>, String> {
+        let stream = TcpStream::connect(address).map_err(|e| format!("{address}: {e}"))?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .map_err(|e| e.to_string())?;
+        Ok(BufReader::new(stream))
+    }
+
+    /// Sends `request` and reads the whole response: its status and lowercase header names.
+    pub(crate) fn exchange(&mut self, request: &str) -> Result<(u16, Vec<String>), String> {
+        let address = self.address;
+        let failed = |e: std::io::Error| format!("{address}: {e}");
+        let reader = match &mut self.reader {
+            Some(reader) => reader,
+            None => self.reader.insert(Self::connect(address)?),
+        };
+        reader
+            .get_mut()
+            .write_all(request.as_bytes())
+            .map_err(failed)?;
+        let mut status = None;
+        let mut names = Vec::new();
+        let mut length = 0;
+        let mut close = false;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).map_err(failed)? == 0 {
+                return Err(format!("{address} closed the connection mid-response"));
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if status.is_none() {
+                status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok());
+                continue;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
+                match name.as_str() {
+                    "content-length" => {
+                        length = value
+                            .parse()
+                            .map_err(|_| format!("{address}: content-length {value:?}"))?;
+                    }
+                    "connection" => close = value.eq_ignore_ascii_case("close"),
+                    "transfer-encoding" => {
+                        return Err(format!("{address}: a chunked response ({line})"));
+                    }
+                    _ => {}
+                }
+                names.push(name);
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).map_err(failed)?;
+        if close {
+            self.reader = None;
+        }
+        let status = status.ok_or_else(|| format!("{address}: no status line"))?;
+        Ok((status, names))
+    }
 }
 
 /// What each variant must answer, checked once before measuring: a benchmark of a filter that
@@ -400,10 +451,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     check_answers(&envoys)?;
 
     let script = polycors_artifacts::target_dir().join("envoy-bench.lua");
-    let script_text = format!("{WRK_STATUS_REPORT}{SCRIPT}")
-        .replace("ALLOWED", ALLOWED_ORIGIN)
-        .replace("REJECTED", REJECTED_ORIGIN);
-    std::fs::write(&script, script_text).map_err(|e| format!("{}: {e}", script.display()))?;
+    std::fs::write(&script, wrk_script()).map_err(|e| format!("{}: {e}", script.display()))?;
     let wrk = |address: SocketAddr, kind: &str, seconds: u64| -> Result<(f64, f64), String> {
         let mut command = match wrk_cpu {
             Some(cpu) => {

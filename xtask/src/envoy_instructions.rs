@@ -18,8 +18,7 @@
 //! how much work each filter does.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -27,7 +26,9 @@ use std::time::Duration;
 use polycors_envoy_runner::Options;
 
 use crate::deps;
-use crate::envoy_bench::{KINDS, browser_request, build_modules, check_answers, start_variant};
+use crate::envoy_bench::{
+    Connection, KINDS, browser_request, build_modules, check_answers, start_variant,
+};
 
 /// The variants whose code is native (the proxy-wasm ones are left out, see above).
 const VARIANTS: [&str; 5] = ["bare", "native", "module-noop", "module-floor", "module"];
@@ -35,70 +36,6 @@ const VARIANTS: [&str; 5] = ["bare", "native", "module-noop", "module-floor", "m
 const WARM_UP: usize = 200;
 /// The two measured windows, in requests.
 const WINDOWS: (usize, usize) = (200, 1200);
-
-/// A keep-alive HTTP/1.1 connection that sends one request at a time.
-struct Connection {
-    address: SocketAddr,
-    reader: BufReader<TcpStream>,
-}
-
-impl Connection {
-    fn open(address: SocketAddr) -> Result<Self, String> {
-        let stream = TcpStream::connect(address).map_err(|e| format!("{address}: {e}"))?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .map_err(|e| e.to_string())?;
-        Ok(Self {
-            address,
-            reader: BufReader::new(stream),
-        })
-    }
-
-    /// Sends `request` and reads the whole response; its status.
-    fn exchange(&mut self, request: &str) -> Result<u16, String> {
-        let address = self.address;
-        let failed = |e: std::io::Error| format!("{address}: {e}");
-        self.reader
-            .get_mut()
-            .write_all(request.as_bytes())
-            .map_err(failed)?;
-        let mut status = None;
-        let mut length = 0;
-        let mut close = false;
-        loop {
-            let mut line = String::new();
-            if self.reader.read_line(&mut line).map_err(failed)? == 0 {
-                return Err(format!("{address} closed the connection mid-response"));
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if status.is_none() {
-                status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok());
-                continue;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                let value = value.trim();
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value
-                        .parse()
-                        .map_err(|_| format!("{address}: content-length {value:?}"))?;
-                } else if name.eq_ignore_ascii_case("connection") {
-                    close = value.eq_ignore_ascii_case("close");
-                } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                    return Err(format!("{address}: a chunked response ({line})"));
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body).map_err(failed)?;
-        if close {
-            *self = Self::open(address)?;
-        }
-        status.ok_or_else(|| format!("{address}: no status line"))
-    }
-}
 
 /// Runs `callgrind_control` with `args` against `pid`; its output.
 fn callgrind_control(pid: u32, args: &[&str]) -> Result<String, String> {
