@@ -1,6 +1,9 @@
 //! The core's own cost: `Policy::evaluate` plus writing the response headers to a sink that
 //! only touches the bytes, for the cases every overhead benchmark shares (`shared/cases.rs`).
-//! Run: `cargo bench -p polycors --bench evaluate` (or `cargo xtask bench --quick`).
+//! Run: `cargo bench -p polycors --bench evaluate` (or `cargo xtask bench --quick`). With
+//! `POLYCORS_COUNT="<case> polycors <requests>"` in the environment, the binary only runs that
+//! many evaluations, for instruction counts under callgrind (`cargo xtask bench
+//! --instructions`).
 
 #[path = "shared/cases.rs"]
 mod cases;
@@ -8,7 +11,7 @@ mod cases;
 use std::hint::black_box;
 
 use cases::{CASES, Case};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use polycors::adapter::{FieldValue, HeaderField, ResponseHeaders};
 use polycors::{Policy, RequestView};
 
@@ -66,4 +69,15 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Some((case, _, requests)) = cases::count_request() {
+        let policy = cases::policy(case);
+        for _ in 0..requests {
+            black_box(run(&policy, case));
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -159,27 +159,45 @@ impl HeaderField {
 /// Defines, in an adapter over an `http`-style `header` module (`http::header`,
 /// `actix_web::http::header`, imported as `header`): `header_name(HeaderField)` and
 /// `static_value(StaticValue)`, constants built at compile time so that nothing is parsed or
-/// validated per response, and `header_value(FieldValue, &FixedValues, origin)`, the typed
-/// value of what the core writes.
+/// validated per response; `fixed_values(&Policy)`, the policy's values built once; and
+/// `header_value(FieldValue, &FixedValues, origin)`, the typed value of what the core writes.
 #[macro_export]
 macro_rules! header_conversions {
     ($header:ident) => {
         /// The typed value of `value`: the policy's values from `fixed`, the request's
-        /// `origin`. The core only writes validated bytes; a value that does not convert is
+        /// `origin` (taken: a response echoes it once, and an owned one is moved rather than
+        /// cloned). The core only writes validated bytes; a value that does not convert is
         /// `None` (skipped) rather than a panic.
         #[inline(always)]
         fn header_value(
             value: $crate::adapter::FieldValue<'_>,
             fixed: &$crate::adapter::FixedValues<$header::HeaderValue>,
-            origin: Option<&$header::HeaderValue>,
+            origin: &mut Option<::std::borrow::Cow<'_, $header::HeaderValue>>,
         ) -> Option<$header::HeaderValue> {
             use $crate::adapter::FieldValue as V;
             match value {
                 V::Static(value) => Some(static_value(value)),
                 V::Policy(field) => fixed.get(field).cloned(),
-                V::RequestOrigin => origin.cloned(),
+                V::RequestOrigin => origin.take().map(::std::borrow::Cow::into_owned),
                 V::Bytes(bytes) => $header::HeaderValue::from_bytes(bytes).ok(),
             }
+        }
+
+        /// The policy's fixed values, built once per layer: over [`interned`] `'static` bytes
+        /// where the process's budget allows (a clone then touches no reference count), over
+        /// shared bytes otherwise.
+        ///
+        /// [`interned`]: $crate::adapter::interned
+        pub(crate) fn fixed_values(
+            policy: &$crate::Policy,
+        ) -> $crate::adapter::FixedValues<$header::HeaderValue> {
+            $crate::adapter::FixedValues::new(policy, |value| {
+                match $crate::adapter::interned(value) {
+                    // `interned` returns visible ASCII only, which `from_static` accepts.
+                    Some(kept) => Some($header::HeaderValue::from_static(kept)),
+                    None => $header::HeaderValue::from_str(value).ok(),
+                }
+            })
         }
 
         /// The name of each header the core writes.
@@ -221,7 +239,9 @@ macro_rules! header_conversions {
     };
 }
 
+pub use crate::answer_template::{AnswerKey, AnswerTemplates};
 pub use crate::decision::REJECT_BODY;
+pub use crate::interned::{INTERNED_BYTES, interned};
 pub use crate::policy::PolicyField;
 pub use crate::rules::RouteNeeds;
 
@@ -347,12 +367,12 @@ pub trait ResponseHeaders {
 }
 
 /// `Vary` values for the combinations the policy adds, when the response has no `Vary`.
-fn vary_static(plan: &Plan) -> Option<StaticValue> {
+fn vary_static(plan: Plan) -> Option<StaticValue> {
     Some(
         match (
-            plan.vary_origin,
-            plan.vary_preflight,
-            plan.vary_private_network,
+            plan.vary_origin(),
+            plan.vary_preflight(),
+            plan.vary_private_network(),
         ) {
             (false, false, _) => return None,
             (true, false, _) => StaticValue::VaryOrigin,
@@ -497,8 +517,8 @@ impl Present {
     }
 }
 
-fn write<H: ResponseHeaders + ?Sized>(plan: &Plan, echo: &Echo<'_>, headers: &mut H) {
-    let from_response = plan.expose_headers == Some(ExposeSource::Response);
+fn write<H: ResponseHeaders + ?Sized>(plan: Plan, echo: &Echo<'_>, headers: &mut H) {
+    let from_response = plan.expose_headers() == Some(ExposeSource::Response);
     let mut strip = false;
     let mut present = Present::default();
     let mut vary_star = false;
@@ -536,13 +556,13 @@ fn write<H: ResponseHeaders + ?Sized>(plan: &Plan, echo: &Echo<'_>, headers: &mu
         HeaderField::CorsVersion,
         FieldValue::Static(StaticValue::CorsVersion),
     );
-    if plan.reject {
+    if plan.reject() {
         present.put(
             headers,
             HeaderField::ContentType,
             FieldValue::Static(StaticValue::TextPlain),
         );
-        if let Some(rejection) = echo.rejection.filter(|_| plan.debug) {
+        if let Some(rejection) = echo.rejection.filter(|_| plan.debug()) {
             // Printable ASCII (request values are escaped): a valid header value.
             let reason = rejection.to_string();
             present.put(
@@ -552,22 +572,22 @@ fn write<H: ResponseHeaders + ?Sized>(plan: &Plan, echo: &Echo<'_>, headers: &mu
             );
         }
     }
-    if let Some(source) = plan.allow_origin {
+    if let Some(source) = plan.allow_origin() {
         let value = match source {
             OriginSource::Any => FieldValue::Static(StaticValue::Any),
             OriginSource::Request => FieldValue::RequestOrigin,
         };
         headers.add(HeaderField::AllowOrigin, value);
     }
-    if let Some(source) = plan.allow_methods {
+    if let Some(source) = plan.allow_methods() {
         let value = list_value(source, PolicyField::AllowMethods, echo.method);
         headers.add(HeaderField::AllowMethods, value);
     }
-    if let Some(source) = plan.allow_headers {
+    if let Some(source) = plan.allow_headers() {
         let value = list_value(source, PolicyField::AllowHeaders, echo.headers);
         headers.add(HeaderField::AllowHeaders, value);
     }
-    match plan.expose_headers {
+    match plan.expose_headers() {
         None => {}
         Some(ExposeSource::Policy) => headers.add(
             HeaderField::ExposeHeaders,
@@ -586,16 +606,16 @@ fn write<H: ResponseHeaders + ?Sized>(plan: &Plan, echo: &Echo<'_>, headers: &mu
             }
         }
     }
-    if plan.allow_credentials {
+    if plan.allow_credentials() {
         headers.add(
             HeaderField::AllowCredentials,
             FieldValue::Static(StaticValue::True),
         );
     }
-    if plan.max_age {
+    if plan.max_age() {
         headers.add(HeaderField::MaxAge, FieldValue::Policy(PolicyField::MaxAge));
     }
-    if plan.allow_private_network {
+    if plan.allow_private_network() {
         headers.add(
             HeaderField::AllowPrivateNetwork,
             FieldValue::Static(StaticValue::True),
@@ -630,7 +650,7 @@ impl Decision<'_> {
             headers: &self.echo_headers,
             rejection: self.rejection(),
         };
-        write(&self.plan, &echo, headers);
+        write(self.plan, &echo, headers);
     }
 
     /// The request's `Origin` value, as sent (empty when there is none): what
@@ -649,7 +669,7 @@ impl Forwarded {
             headers: b"",
             rejection: None,
         };
-        write(&self.plan, &echo, headers);
+        write(self.plan, &echo, headers);
     }
 }
 

@@ -251,40 +251,173 @@ pub(crate) enum ExposeSource {
 }
 
 /// Which headers a response gets and where their values come from: a `Copy` value the
-/// adapter keeps until the response exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Plan {
-    pub(crate) allow_origin: Option<OriginSource>,
-    pub(crate) allow_methods: Option<ListSource>,
-    pub(crate) allow_headers: Option<ListSource>,
-    pub(crate) expose_headers: Option<ExposeSource>,
-    pub(crate) allow_credentials: bool,
-    pub(crate) max_age: bool,
-    pub(crate) allow_private_network: bool,
+/// adapter keeps until the response exists. Its parts are bits of one `u16`, built and
+/// copied in a register: a struct of twelve byte-sized fields, stored one byte at a time and
+/// then copied a word at a time, stalled the processor on every decision (a load that spans
+/// several pending stores waits for them to reach the cache).
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Plan(u16);
+
+/// The two-bit field of a source: 0 is `None`.
+const ORIGIN_SHIFT: u32 = 0;
+const METHODS_SHIFT: u32 = 2;
+const HEADERS_SHIFT: u32 = 4;
+const EXPOSE_SHIFT: u32 = 6;
+
+/// Defines a plan's flag: a getter, and a `with_` setter that returns the changed plan.
+macro_rules! plan_flags {
+    ($($(#[$doc:meta])* $name:ident, $with:ident = $bit:expr;)*) => {
+        impl Plan {
+            $(
+                $(#[$doc])*
+                pub(crate) fn $name(self) -> bool {
+                    self.0 & (1 << $bit) != 0
+                }
+
+                pub(crate) fn $with(self, on: bool) -> Self {
+                    Self((self.0 & !(1 << $bit)) | (u16::from(on) << $bit))
+                }
+            )*
+        }
+    };
+}
+
+plan_flags! {
+    /// `Access-Control-Allow-Credentials: true`.
+    allow_credentials, with_allow_credentials = 8;
+    /// `Access-Control-Max-Age`.
+    max_age, with_max_age = 9;
+    /// `Access-Control-Allow-Private-Network: true`.
+    allow_private_network, with_allow_private_network = 10;
     /// `Vary` gets `Origin`.
-    pub(crate) vary_origin: bool,
+    vary_origin, with_vary_origin = 11;
     /// `Vary` gets `Access-Control-Request-Method, Access-Control-Request-Headers`.
-    pub(crate) vary_preflight: bool,
+    vary_preflight, with_vary_preflight = 12;
     /// ... and `Access-Control-Request-Private-Network`.
-    pub(crate) vary_private_network: bool,
+    vary_private_network, with_vary_private_network = 13;
     /// A 403: `content-type: text/plain`.
-    pub(crate) reject: bool,
+    reject, with_reject = 14;
     /// The 403 says why, in its body and in `x-cors-reason` (`debug`).
-    pub(crate) debug: bool,
+    debug, with_debug = 15;
 }
 
 impl Plan {
+    /// The plan as one number: equal plans, equal numbers.
+    pub(crate) fn bits(self) -> u16 {
+        self.0
+    }
+
+    fn field(self, shift: u32) -> u16 {
+        (self.0 >> shift) & 0b11
+    }
+
+    fn with_field(self, shift: u32, value: u16) -> Self {
+        Self((self.0 & !(0b11 << shift)) | (value << shift))
+    }
+
+    /// `Access-Control-Allow-Origin`.
+    pub(crate) fn allow_origin(self) -> Option<OriginSource> {
+        match self.field(ORIGIN_SHIFT) {
+            1 => Some(OriginSource::Any),
+            2 => Some(OriginSource::Request),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn with_allow_origin(self, source: Option<OriginSource>) -> Self {
+        let value = match source {
+            None => 0,
+            Some(OriginSource::Any) => 1,
+            Some(OriginSource::Request) => 2,
+        };
+        self.with_field(ORIGIN_SHIFT, value)
+    }
+
+    fn list(self, shift: u32) -> Option<ListSource> {
+        match self.field(shift) {
+            1 => Some(ListSource::Policy),
+            2 => Some(ListSource::Request),
+            _ => None,
+        }
+    }
+
+    fn with_list(self, shift: u32, source: Option<ListSource>) -> Self {
+        let value = match source {
+            None => 0,
+            Some(ListSource::Policy) => 1,
+            Some(ListSource::Request) => 2,
+        };
+        self.with_field(shift, value)
+    }
+
+    /// `Access-Control-Allow-Methods`.
+    pub(crate) fn allow_methods(self) -> Option<ListSource> {
+        self.list(METHODS_SHIFT)
+    }
+
+    pub(crate) fn with_allow_methods(self, source: Option<ListSource>) -> Self {
+        self.with_list(METHODS_SHIFT, source)
+    }
+
+    /// `Access-Control-Allow-Headers`.
+    pub(crate) fn allow_headers(self) -> Option<ListSource> {
+        self.list(HEADERS_SHIFT)
+    }
+
+    pub(crate) fn with_allow_headers(self, source: Option<ListSource>) -> Self {
+        self.with_list(HEADERS_SHIFT, source)
+    }
+
+    /// `Access-Control-Expose-Headers`.
+    pub(crate) fn expose_headers(self) -> Option<ExposeSource> {
+        match self.field(EXPOSE_SHIFT) {
+            1 => Some(ExposeSource::Policy),
+            2 => Some(ExposeSource::Any),
+            3 => Some(ExposeSource::Response),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn with_expose_headers(self, source: Option<ExposeSource>) -> Self {
+        let value = match source {
+            None => 0,
+            Some(ExposeSource::Policy) => 1,
+            Some(ExposeSource::Any) => 2,
+            Some(ExposeSource::Response) => 3,
+        };
+        self.with_field(EXPOSE_SHIFT, value)
+    }
+
     /// How many headers writing this plan sets at most.
-    pub(crate) fn max_headers(&self) -> usize {
+    pub(crate) fn max_headers(self) -> usize {
         // `x-cors-version` and `Vary` always, then the optional ones.
-        2 + usize::from(self.allow_origin.is_some())
-            + usize::from(self.allow_methods.is_some())
-            + usize::from(self.allow_headers.is_some())
-            + usize::from(self.expose_headers.is_some())
-            + usize::from(self.allow_credentials)
-            + usize::from(self.max_age)
-            + usize::from(self.allow_private_network)
-            + 2 * usize::from(self.reject)
+        2 + usize::from(self.allow_origin().is_some())
+            + usize::from(self.allow_methods().is_some())
+            + usize::from(self.allow_headers().is_some())
+            + usize::from(self.expose_headers().is_some())
+            + usize::from(self.allow_credentials())
+            + usize::from(self.max_age())
+            + usize::from(self.allow_private_network())
+            + 2 * usize::from(self.reject())
+    }
+}
+
+impl fmt::Debug for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plan")
+            .field("allow_origin", &self.allow_origin())
+            .field("allow_methods", &self.allow_methods())
+            .field("allow_headers", &self.allow_headers())
+            .field("expose_headers", &self.expose_headers())
+            .field("allow_credentials", &self.allow_credentials())
+            .field("max_age", &self.max_age())
+            .field("allow_private_network", &self.allow_private_network())
+            .field("vary_origin", &self.vary_origin())
+            .field("vary_preflight", &self.vary_preflight())
+            .field("vary_private_network", &self.vary_private_network())
+            .field("reject", &self.reject())
+            .field("debug", &self.debug())
+            .finish()
     }
 }
 
@@ -324,7 +457,7 @@ impl Forwarded {
     /// visits them (`expose_headers: *` with credentials). Hosts whose header maps keep no
     /// order can visit them in a fixed order just for these.
     pub fn exposes_response_headers(&self) -> bool {
-        self.plan.expose_headers == Some(ExposeSource::Response)
+        self.plan.expose_headers() == Some(ExposeSource::Response)
     }
 }
 
@@ -352,7 +485,7 @@ impl<'r> Decision<'r> {
             Verdict::Reject(_) => Some(LocalAnswer {
                 status: AnswerStatus::Forbidden,
                 body: match self.rejection() {
-                    Some(rejection) if self.plan.debug => {
+                    Some(rejection) if self.plan.debug() => {
                         Cow::Owned(format!("{REJECT_BODY}: {rejection}"))
                     }
                     _ => Cow::Borrowed(REJECT_BODY),
@@ -385,5 +518,72 @@ impl<'r> Decision<'r> {
             verdict: self.verdict,
             plan: self.plan,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every setter changes its own part of the plan and nothing else, whatever the others hold.
+    #[test]
+    fn plan_parts_are_independent() {
+        let origins = [None, Some(OriginSource::Any), Some(OriginSource::Request)];
+        let lists = [None, Some(ListSource::Policy), Some(ListSource::Request)];
+        let exposes = [
+            None,
+            Some(ExposeSource::Policy),
+            Some(ExposeSource::Any),
+            Some(ExposeSource::Response),
+        ];
+        type Flag = (fn(Plan) -> bool, fn(Plan, bool) -> Plan);
+        let flags: [Flag; 8] = [
+            (Plan::allow_credentials, Plan::with_allow_credentials),
+            (Plan::max_age, Plan::with_max_age),
+            (
+                Plan::allow_private_network,
+                Plan::with_allow_private_network,
+            ),
+            (Plan::vary_origin, Plan::with_vary_origin),
+            (Plan::vary_preflight, Plan::with_vary_preflight),
+            (Plan::vary_private_network, Plan::with_vary_private_network),
+            (Plan::reject, Plan::with_reject),
+            (Plan::debug, Plan::with_debug),
+        ];
+        for origin in origins {
+            for methods in lists {
+                for headers in lists {
+                    for expose in exposes {
+                        for mask in 0u16..256 {
+                            let mut plan = Plan::default()
+                                .with_allow_origin(origin)
+                                .with_allow_methods(methods)
+                                .with_allow_headers(headers)
+                                .with_expose_headers(expose);
+                            for (i, (_, set)) in flags.iter().enumerate() {
+                                plan = set(plan, mask & (1 << i) != 0);
+                            }
+                            assert_eq!(plan.allow_origin(), origin);
+                            assert_eq!(plan.allow_methods(), methods);
+                            assert_eq!(plan.allow_headers(), headers);
+                            assert_eq!(plan.expose_headers(), expose);
+                            for (i, (get, _)) in flags.iter().enumerate() {
+                                assert_eq!(get(plan), mask & (1 << i) != 0, "flag {i}");
+                            }
+                            // Setting a part again replaces it.
+                            let again = plan
+                                .with_allow_methods(headers)
+                                .with_expose_headers(None)
+                                .with_debug(false);
+                            assert_eq!(again.allow_methods(), headers);
+                            assert_eq!(again.allow_headers(), headers);
+                            assert_eq!(again.expose_headers(), None);
+                            assert!(!again.debug());
+                            assert_eq!(again.reject(), plan.reject());
+                        }
+                    }
+                }
+            }
+        }
     }
 }

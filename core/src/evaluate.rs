@@ -140,20 +140,11 @@ impl Policy {
     /// The plan every decision starts from: `x-cors-version` only, and `Vary` as §4 says.
     fn base_plan(&self, preflight_shaped: bool) -> Plan {
         let inner = &self.inner;
-        Plan {
-            allow_origin: None,
-            allow_methods: None,
-            allow_headers: None,
-            expose_headers: None,
-            allow_credentials: false,
-            max_age: false,
-            allow_private_network: false,
-            vary_origin: !inner.origins.any,
-            vary_preflight: preflight_shaped,
-            vary_private_network: preflight_shaped && inner.private_network,
-            reject: false,
-            debug: inner.debug,
-        }
+        Plan::default()
+            .with_vary_origin(!inner.origins.any)
+            .with_vary_preflight(preflight_shaped)
+            .with_vary_private_network(preflight_shaped && inner.private_network)
+            .with_debug(inner.debug)
     }
 
     fn origin_source(&self) -> OriginSource {
@@ -188,21 +179,21 @@ impl Policy {
         let mut plan = self.base_plan(preflight_shaped);
         if self.inner.origins.any {
             // A wildcard policy answers every response the same, CORS or not (§4).
-            plan.allow_origin = Some(OriginSource::Any);
-            plan.expose_headers = self
-                .expose_source()
-                .filter(|s| *s != ExposeSource::Response);
+            plan = plan
+                .with_allow_origin(Some(OriginSource::Any))
+                .with_expose_headers(
+                    self.expose_source()
+                        .filter(|s| *s != ExposeSource::Response),
+                );
         }
         self.decision(Verdict::NotCors, plan, b"")
     }
 
     fn actual_plan(&self) -> Plan {
-        Plan {
-            allow_origin: Some(self.origin_source()),
-            expose_headers: self.expose_source(),
-            allow_credentials: self.inner.credentials,
-            ..self.base_plan(false)
-        }
+        self.base_plan(false)
+            .with_allow_origin(Some(self.origin_source()))
+            .with_expose_headers(self.expose_source())
+            .with_allow_credentials(self.inner.credentials)
     }
 
     fn preflight<'r>(&self, origin: &'r [u8], echo: PreflightEcho<'r>) -> Decision<'r> {
@@ -211,20 +202,20 @@ impl Policy {
             Allowed::Any if echoed => Some(ListSource::Request),
             Allowed::Any => None,
         };
-        let plan = Plan {
-            allow_origin: Some(self.origin_source()),
-            allow_methods: list(&self.inner.methods, true),
-            allow_headers: list(&self.inner.headers, echo.headers.is_some()),
+        let plan = self
+            .base_plan(true)
+            .with_allow_origin(Some(self.origin_source()))
+            .with_allow_methods(list(&self.inner.methods, true))
+            .with_allow_headers(list(&self.inner.headers, echo.headers.is_some()))
             // With credentials, `*` would be a header name; a preflight has no response
             // headers to list, so none are sent.
-            expose_headers: self
-                .expose_source()
-                .filter(|s| *s != ExposeSource::Response),
-            allow_credentials: self.inner.credentials,
-            max_age: true,
-            allow_private_network: echo.private_network,
-            ..self.base_plan(true)
-        };
+            .with_expose_headers(
+                self.expose_source()
+                    .filter(|s| *s != ExposeSource::Response),
+            )
+            .with_allow_credentials(self.inner.credentials)
+            .with_max_age(true)
+            .with_allow_private_network(echo.private_network);
         Decision {
             echo_method: echo.method,
             echo_headers: echo.headers.unwrap_or(Cow::Borrowed(b"")),
@@ -251,16 +242,10 @@ impl Policy {
         let (verdict, plan) = if forward {
             // No CORS header at all, not even a wildcard policy's `*`: this response depends
             // on the Origin, so it varies on it whatever the policy (§4).
-            let plan = Plan {
-                vary_origin: true,
-                ..self.base_plan(false)
-            };
+            let plan = self.base_plan(false).with_vary_origin(true);
             (Verdict::Disallowed(reason), plan)
         } else {
-            let plan = Plan {
-                reject: true,
-                ..self.base_plan(preflight_shaped)
-            };
+            let plan = self.base_plan(preflight_shaped).with_reject(true);
             (Verdict::Reject(reason), plan)
         };
         Decision {

@@ -45,6 +45,7 @@ pub struct ConfigurationGuide;
 
 pub mod adapter;
 mod allowed_origins;
+mod answer_template;
 pub mod builder;
 mod config;
 pub mod counters;
@@ -54,6 +55,7 @@ pub mod document;
 pub mod error;
 mod evaluate;
 mod fetch;
+mod interned;
 mod ipv6;
 pub mod limits;
 mod origin;

@@ -208,30 +208,56 @@ static CLASSES: [u8; 256] = {
     table
 };
 
-/// The length of the run of whole eight-byte words of `[a-z0-9.-]` that starts `bytes`: most of
-/// a lowercase host, checked a word at a time (these bytes are host bytes, none uppercase).
-fn lowercase_host_run(bytes: &[u8]) -> usize {
+/// The length of the run of `[a-z0-9.-]` that starts `bytes[start..]`: a lowercase host (these
+/// bytes are host bytes, none uppercase), checked eight bytes at a time. The last bytes are
+/// read as the end of the slice's last word, so `bytes` (not only the part from `start`) must
+/// hold eight bytes for that; shorter slices are read byte by byte.
+fn lowercase_host_run(bytes: &[u8], start: usize) -> usize {
     const ONES: u64 = u64::from_le_bytes([1; 8]);
     const HIGH: u64 = ONES * 0x80;
-    // The bytes of `word` (all below 0x80) that are in `low..=high`, as their high bits.
+    // The bytes of `word` in `low..=high`, as their high bits. Exact for every byte before the
+    // first one at or above 0x80: only such a byte carries into the next.
     let in_range = |word: u64, low: u8, high: u8| {
         let at_least_low = word.wrapping_add(ONES * u64::from(0x80 - low));
         let above_high = word.wrapping_add(ONES * u64::from(0x7f - high));
         at_least_low & !above_high & HIGH
     };
-    let mut at = 0;
+    // The number of wanted bytes `word` starts with (8 when all are).
+    let run = |word: u64| {
+        let wanted =
+            in_range(word, b'a', b'z') | in_range(word, b'0', b'9') | in_range(word, b'-', b'.');
+        let other = (word & HIGH) | (!wanted & HIGH);
+        other.trailing_zeros() as usize / 8
+    };
+    let mut at = start;
     while let Some(chunk) = bytes.get(at..at + 8) {
         let mut word = [0; 8];
         word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
-        let wanted =
-            in_range(word, b'a', b'z') | in_range(word, b'0', b'9') | in_range(word, b'-', b'.');
-        if word & HIGH != 0 || wanted != HIGH {
-            break;
+        let wanted = run(u64::from_le_bytes(word));
+        if wanted < 8 {
+            return at - start + wanted;
         }
         at += 8;
     }
-    at
+    let left = bytes.len() - at;
+    if left == 0 {
+        return at - start;
+    }
+    let word = match bytes.len().checked_sub(8) {
+        // The slice's last eight bytes, shifted so that the `left` unread ones come first and
+        // zeros (not host bytes) follow.
+        Some(last) => {
+            let mut word = [0; 8];
+            word.copy_from_slice(&bytes[last..]);
+            u64::from_le_bytes(word) >> (8 * (8 - left))
+        }
+        None => {
+            let mut word = [0; 8];
+            word[..left].copy_from_slice(&bytes[at..]);
+            u64::from_le_bytes(word)
+        }
+    };
+    at - start + run(word)
 }
 
 /// The length of the run of `class` bytes that starts `bytes`, adding their classes to `seen`.
@@ -251,18 +277,24 @@ fn class_run(bytes: &[u8], class: u8, seen: &mut u8) -> usize {
 /// anything else (IPv6 hosts, malformed values), which [`parse_any`] handles and explains;
 /// whatever this accepts, [`parse_any`] accepts with the same parts.
 fn parse_plain(bytes: &[u8]) -> Option<OriginParts<'_>> {
-    if !bytes.first()?.is_ascii_alphabetic() {
-        return None;
-    }
     let mut seen = 0u8;
-    let at = class_run(bytes, SCHEME_BYTE, &mut seen);
-    let scheme = &bytes[..at];
-    if bytes.get(at..at + 3)? != b"://" {
-        return None;
-    }
-    let host_start = at + 3;
-    let lowercase = lowercase_host_run(&bytes[host_start..]);
-    let end = host_start + lowercase;
+    // The schemes browsers send most, compared whole; then any scheme.
+    let (scheme_end, default) = if bytes.starts_with(b"https://") {
+        (5, Some(443))
+    } else if bytes.starts_with(b"http://") {
+        (4, Some(80))
+    } else {
+        if !bytes.first()?.is_ascii_alphabetic() {
+            return None;
+        }
+        let at = class_run(bytes, SCHEME_BYTE, &mut seen);
+        if bytes.get(at..at + 3)? != b"://" {
+            return None;
+        }
+        (at, default_port(&bytes[..at]))
+    };
+    let host_start = scheme_end + 3;
+    let end = host_start + lowercase_host_run(bytes, host_start);
     let end = end + class_run(&bytes[end..], HOST_BYTE, &mut seen);
     if end == host_start {
         return None;
@@ -273,10 +305,10 @@ fn parse_plain(bytes: &[u8]) -> Option<OriginParts<'_>> {
         _ => return None,
     };
     Some(OriginParts {
-        scheme,
+        scheme: &bytes[..scheme_end],
         host: &bytes[host_start..end],
         port,
-        canonical: seen & UPPERCASE == 0 && port.is_none_or(|p| Some(p) != default_port(scheme)),
+        canonical: seen & UPPERCASE == 0 && port.is_none_or(|p| Some(p) != default),
     })
 }
 
@@ -448,17 +480,63 @@ mod tests {
     }
 
     #[test]
-    fn lowercase_host_words_stop_at_the_first_other_byte() {
-        assert_eq!(lowercase_host_run(b"eu.tenant19.example.org:8443"), 16);
-        assert_eq!(lowercase_host_run(b"abcdefgh"), 8);
-        assert_eq!(lowercase_host_run(b"abcdefg"), 0);
-        for other in [
-            b'A', b'Z', b'_', b':', b'/', b'`', b'{', b'@', b'[', 0x80, 0xff, b'/', b',', 0,
-        ] {
-            for at in 0..16 {
-                let mut host = *b"abcdefgh-0.9zzzz";
-                host[at] = other;
-                assert_eq!(lowercase_host_run(&host), at / 8 * 8, "{other:#x} at {at}");
+    fn the_lowercase_host_run_stops_at_the_first_other_byte() {
+        let origin = b"https://eu.tenant19.example.org:8443";
+        assert_eq!(lowercase_host_run(origin, 8), 23);
+        assert_eq!(lowercase_host_run(b"abcdefgh", 0), 8);
+        assert_eq!(lowercase_host_run(b"abcdefg", 0), 7);
+        assert_eq!(lowercase_host_run(b"abcdefg", 3), 4);
+        assert_eq!(lowercase_host_run(b"ab", 2), 0);
+        assert_eq!(lowercase_host_run(b"", 0), 0);
+        let other_bytes = [
+            b'A',
+            b'Z',
+            b'_',
+            b':',
+            b'/',
+            b'`',
+            b'{',
+            b'@',
+            b'[',
+            0x80,
+            0xff,
+            b'/',
+            b',',
+            0,
+            0x7f,
+            b' ',
+            b'0' - 1,
+            b'9' + 1,
+            b'a' - 1,
+            b'z' + 1,
+            b'-' - 1,
+            b'.' + 1,
+        ];
+        // Every length up to 19 and every start up to 3, so that words, the overlapping last
+        // word and short slices are all taken.
+        for len in 0..20 {
+            for start in 0..4.min(len + 1) {
+                let clean: Vec<u8> = b"abcdefgh-0.9zz.yxw-".iter().copied().take(len).collect();
+                assert_eq!(
+                    lowercase_host_run(&clean, start),
+                    len - start,
+                    "{len} {start}"
+                );
+                for other in other_bytes {
+                    for at in start..len {
+                        let mut host = clean.clone();
+                        host[at] = other;
+                        // A byte of 0x80 and above before `start` must not disturb the rest.
+                        if start > 0 {
+                            host[start - 1] = 0xff;
+                        }
+                        assert_eq!(
+                            lowercase_host_run(&host, start),
+                            at - start,
+                            "{other:#x} at {at} of {len}, from {start}"
+                        );
+                    }
+                }
             }
         }
     }
@@ -467,6 +545,15 @@ mod tests {
         #[test]
         fn the_one_pass_parser_agrees_with_the_full_one_on_long_hosts(
             text in "[a-z]{1,5}://[a-zA-Z0-9._~,-]{0,40}(:[0-9]{0,6})?"
+        ) {
+            if let Some(parts) = parse_plain(text.as_bytes()) {
+                proptest::prop_assert_eq!(Ok(parts), parse_any(text.as_bytes()));
+            }
+        }
+
+        #[test]
+        fn the_one_pass_parser_agrees_with_the_full_one_on_web_schemes(
+            text in "(http|https|HTTP|Https|httpx|ws|wss)://[a-zA-Z0-9._~,\\[\\]-]{0,30}(:[0-9]{0,6})?"
         ) {
             if let Some(parts) = parse_plain(text.as_bytes()) {
                 proptest::prop_assert_eq!(Ok(parts), parse_any(text.as_bytes()));

@@ -94,11 +94,20 @@ fn median(criterion: &Path, group: &str, function: &str) -> Result<f64, String> 
 /// Requests per instruction count (the difference with a run of none gives one request's).
 const COUNTED_REQUESTS: usize = 2000;
 
-/// `cargo xtask bench --instructions`: each middleware stack's instructions per request under
-/// callgrind (deterministic, unlike times on a shared machine), as overheads over no layer.
+/// `cargo xtask bench --instructions`: the core's instructions per request, then each
+/// middleware stack's, under callgrind (deterministic, unlike times on a shared machine), the
+/// latter as overheads over no layer.
 pub fn instructions() -> Result<(), String> {
     crate::deps::debian(&[("valgrind", "/usr/bin/valgrind")], "instruction counts")?;
     let mut out = String::new();
+    // The core's own: evaluate and write to a byte sink, as its criterion benchmark times.
+    let core = bench_binary("polycors", "evaluate")?;
+    for case in CASES {
+        let count = |requests: usize| collected(&core, &format!("{case} polycors {requests}"));
+        let (zero, many) = (count(0)?, count(COUNTED_REQUESTS)?);
+        let per_request = many.saturating_sub(zero) as f64 / COUNTED_REQUESTS as f64;
+        out.push_str(&format!("instructions core {case} {per_request:.0}\n"));
+    }
     for framework in FRAMEWORKS {
         let binary = bench_binary(&format!("polycors-{framework}"), "overhead")?;
         for case in CASES {

@@ -31,7 +31,8 @@ usage: cargo xtask <command> [args]
   bench --quick  core and middleware-overhead benchmarks only, short (under 3 minutes once built);
                  prints `overhead <framework> <case> <implementation> <ns>` and `overhead-ratio` lines
   bench --instructions
-                 the same stacks' instructions per request under callgrind (deterministic)
+                 the core's and the same stacks' instructions per request under callgrind
+                 (deterministic): `instructions core <case> <n>`, then the overheads
   bench --envoy [--seconds N] [--rounds N] [--concurrent]
                  the CORS cost inside a real Envoy: bare, native cors filter, no-op plugin, polycors
   bench --envoy --instructions

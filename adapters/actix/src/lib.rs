@@ -38,6 +38,7 @@
 
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -85,7 +86,7 @@ impl Cors {
     /// Middleware enforcing `policy` (a [`Policy`], or anything that converts into one).
     pub fn new(policy: impl Into<Policy>) -> Self {
         let policy = policy.into();
-        let fixed = FixedValues::new(&policy, |value| HeaderValue::from_str(value).ok());
+        let fixed = fixed_values(&policy);
         Self {
             policy,
             scheme: None,
@@ -262,8 +263,8 @@ struct ActixHeaders<'a> {
     /// Visit headers in name order (see `for_each`).
     ordered: bool,
     fixed: &'a Fixed,
-    /// The request's Origin.
-    origin: Option<&'a HeaderValue>,
+    /// The request's Origin: borrowed, or owned by a fix-up that moves it into the response.
+    origin: Option<Cow<'a, HeaderValue>>,
 }
 
 impl<'a> ActixHeaders<'a> {
@@ -271,7 +272,7 @@ impl<'a> ActixHeaders<'a> {
         map: &'a mut HeaderMap,
         ordered: bool,
         fixed: &'a Fixed,
-        origin: Option<&'a HeaderValue>,
+        origin: Option<Cow<'a, HeaderValue>>,
     ) -> Self {
         Self {
             map,
@@ -314,7 +315,7 @@ impl ResponseHeaders for ActixHeaders<'_> {
     }
 
     fn set(&mut self, field: HeaderField, value: FieldValue<'_>) {
-        if let Some(value) = header_value(value, self.fixed, self.origin) {
+        if let Some(value) = header_value(value, self.fixed, &mut self.origin) {
             self.map.insert(header_name(field), value);
         }
     }
@@ -322,7 +323,7 @@ impl ResponseHeaders for ActixHeaders<'_> {
     /// An append: the name is absent, so nothing is removed and returned (about 100
     /// instructions less per header than `insert` with actix-http 3's `HeaderMap`).
     fn add(&mut self, field: HeaderField, value: FieldValue<'_>) {
-        if let Some(value) = header_value(value, self.fixed, self.origin) {
+        if let Some(value) = header_value(value, self.fixed, &mut self.origin) {
             self.map.append(header_name(field), value);
         }
     }
@@ -388,7 +389,7 @@ where
                         response.headers_mut(),
                         false,
                         &cors.fixed,
-                        origin,
+                        origin.map(Cow::Borrowed),
                     ));
                     if cors.record_verdicts {
                         response.extensions_mut().insert(decision.verdict());
@@ -428,15 +429,26 @@ struct FixUp {
 }
 
 impl FixUp {
-    /// Writes the CORS headers onto the wrapped service's response (or the response made from
-    /// its error).
-    fn write<B>(&self, response: &mut HttpResponse<B>) {
+    /// Writes the CORS headers onto the wrapped service's response, moving the request's
+    /// `Origin` into it.
+    fn write<B>(mut self, response: &mut HttpResponse<B>) {
+        let origin = self.origin.take().map(Cow::Owned);
+        self.write_with(origin, response);
+    }
+
+    /// Writes the CORS headers onto a response actix-web makes from the wrapped service's
+    /// error (it may make more than one: the `Origin` is cloned).
+    fn write_again<B>(&self, response: &mut HttpResponse<B>) {
+        self.write_with(self.origin.as_ref().map(Cow::Borrowed), response);
+    }
+
+    fn write_with<B>(&self, origin: Option<Cow<'_, HeaderValue>>, response: &mut HttpResponse<B>) {
         let forwarded = &self.forwarded;
         forwarded.write_headers(&mut ActixHeaders::new(
             response.headers_mut(),
             forwarded.exposes_response_headers(),
             &self.fixed,
-            self.origin.as_ref(),
+            origin,
         ));
         if self.record_verdict {
             response
@@ -484,7 +496,7 @@ where
                     // then, so that the browser can read it.
                     (Err(mut error), Some(fix_up)) => {
                         error.add_response_mapper(move |mut response| {
-                            fix_up.write(&mut response);
+                            fix_up.write_again(&mut response);
                             response
                         });
                         Err(error)

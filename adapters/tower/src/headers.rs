@@ -1,5 +1,7 @@
 //! Translation between `http` 1.x header maps and the core's byte views.
 
+use std::borrow::Cow;
+
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Uri};
 use polycors::RequestView;
@@ -59,11 +61,12 @@ pub(crate) fn fill_view<'a>(
 pub(crate) type Fixed = FixedValues<HeaderValue>;
 
 /// An `http` header map as the core's [`ResponseHeaders`], with what resolves the symbolic
-/// values: the policy's built values and the request's `Origin`.
+/// values: the policy's built values and the request's `Origin` (borrowed from the request,
+/// or owned by a forwarded request's fix-up and then moved into the response).
 pub(crate) struct HttpHeaders<'a> {
     pub(crate) map: &'a mut HeaderMap,
     pub(crate) fixed: &'a Fixed,
-    pub(crate) origin: Option<&'a HeaderValue>,
+    pub(crate) origin: Option<Cow<'a, HeaderValue>>,
 }
 
 impl ResponseHeaders for HttpHeaders<'_> {
@@ -86,7 +89,7 @@ impl ResponseHeaders for HttpHeaders<'_> {
     }
 
     fn set(&mut self, field: HeaderField, value: FieldValue<'_>) {
-        if let Some(value) = header_value(value, self.fixed, self.origin) {
+        if let Some(value) = header_value(value, self.fixed, &mut self.origin) {
             self.map.insert(header_name(field), value);
         }
     }

@@ -1,15 +1,16 @@
 //! The layer and the service.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::HeaderValue;
+use http::header::{HeaderMap, HeaderValue};
 use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
-use polycors::adapter::{DecisionHook, FixedValues, OriginPredicate};
+use polycors::adapter::{AnswerTemplates, DecisionHook, OriginPredicate};
 use polycors::decision::{Action, Forwarded, LocalAnswer};
 use polycors::{
     AcceptsOriginPredicate, BuildTarget, Decision, OriginRef, Policy, PolicyBuilder, RequestView,
@@ -20,7 +21,7 @@ use tower_service::Service;
 
 use crate::async_predicate::AsyncCorsLayer;
 use crate::body::CorsBody;
-use crate::headers::{Fixed, HttpHeaders, fill_view};
+use crate::headers::{Fixed, HttpHeaders, fill_view, fixed_values};
 
 /// A [`Layer`] that enforces a CORS [`Policy`].
 ///
@@ -46,13 +47,16 @@ pub(crate) struct Shared {
     on_decision: Option<DecisionHook>,
     origin_predicate: Option<OriginPredicate<Parts>>,
     fixed: Fixed,
+    /// Local answers made once per key and copied (a clone copies two buffers where writing
+    /// them inserts each header).
+    answers: AnswerTemplates<HeaderMap>,
 }
 
 impl CorsLayer {
     /// A layer enforcing `policy` (a [`Policy`], or anything that converts into one).
     pub fn new(policy: impl Into<Policy>) -> Self {
         let policy = policy.into();
-        let fixed = FixedValues::new(&policy, |value| HeaderValue::from_str(value).ok());
+        let fixed = fixed_values(&policy);
         Self {
             shared: Arc::new(Shared {
                 policy,
@@ -62,6 +66,7 @@ impl CorsLayer {
                 on_decision: None,
                 origin_predicate: None,
                 fixed,
+                answers: AnswerTemplates::default(),
             }),
         }
     }
@@ -376,11 +381,31 @@ impl Shared {
         let mut response = Response::new(CorsBody::local(&answer.body));
         *response.status_mut() =
             StatusCode::from_u16(answer.status.code()).unwrap_or(StatusCode::FORBIDDEN);
-        decision.write_headers(&mut HttpHeaders {
+        let mut headers = HttpHeaders {
             map: response.headers_mut(),
             fixed: &self.fixed,
-            origin,
+            origin: origin.map(Cow::Borrowed),
+        };
+        let template = decision.answer_key().and_then(|key| {
+            self.answers.get_or_make(key, || {
+                let mut map = HeaderMap::new();
+                // A copy of the origin: the template must not keep the request's buffer.
+                let origin = origin.and_then(|o| HeaderValue::from_bytes(o.as_bytes()).ok());
+                decision.write_headers(&mut HttpHeaders {
+                    map: &mut map,
+                    fixed: &self.fixed,
+                    origin: origin.map(Cow::Owned),
+                });
+                map
+            })
         });
+        match template {
+            Some(template) => {
+                headers.map.clone_from(template);
+                decision.write_answer_origin(&mut headers);
+            }
+            None => decision.write_headers(&mut headers),
+        }
         if self.record_verdicts {
             response.extensions_mut().insert(decision.verdict());
         }
@@ -449,7 +474,7 @@ where
                     forwarded.write_headers(&mut HttpHeaders {
                         map: response.headers_mut(),
                         fixed: &shared.fixed,
-                        origin: origin.as_ref(),
+                        origin: origin.map(Cow::Owned),
                     });
                     if shared.record_verdicts {
                         response

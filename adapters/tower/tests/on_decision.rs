@@ -3,14 +3,13 @@
 #[path = "../../shared/decision_sequence.rs"]
 mod decision_sequence;
 
-use std::convert::Infallible;
+mod support;
+
 use std::sync::{Arc, Mutex};
 
-use http::{Request, Response};
 use polycors::counters::Counter;
 use polycors::{Policy, Verdict};
 use polycors_tower::CorsLayer;
-use tower::{Layer, ServiceExt, service_fn};
 
 use decision_sequence::{POLICY, SEQUENCE};
 
@@ -21,20 +20,9 @@ async fn every_request_reaches_the_hook_with_its_verdict() {
     let layer = CorsLayer::new(Policy::from_yaml(POLICY).expect("valid"))
         .on_decision(move |verdict| record.lock().expect("not poisoned").push(verdict));
     for (method, headers, status, _) in SEQUENCE {
-        let service = layer.layer(service_fn(|_: Request<()>| async {
-            Ok::<_, Infallible>(Response::new(()))
-        }));
-        let mut request = Request::builder()
-            .method(method)
-            .uri("/")
-            .header("host", "api.test");
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = service
-            .oneshot(request.body(()).expect("a request"))
-            .await
-            .expect("infallible");
+        let mut lines = vec![("host", "api.test")];
+        lines.extend_from_slice(headers);
+        let response = support::send(&layer, method, &lines).await;
         assert_eq!(response.status().as_u16(), status, "{method} {headers:?}");
     }
     let seen = seen.lock().expect("not poisoned").clone();

@@ -1,25 +1,16 @@
 //! Same-origin detection behind proxies: `Forwarded` / `X-Forwarded-*` count only when the
 //! layer is told to trust them.
 
-use std::convert::Infallible;
+mod support;
 
-use http::{Request, Response, StatusCode};
+use http::StatusCode;
 use polycors::{Policy, Verdict};
 use polycors_tower::CorsLayer;
-use tower::{Layer, ServiceExt, service_fn};
 
 async fn verdict(layer: CorsLayer, headers: &[(&str, &str)]) -> (StatusCode, Option<Verdict>) {
-    let service = layer.layer(service_fn(|_: Request<()>| async {
-        Ok::<_, Infallible>(Response::new(()))
-    }));
-    let mut request = Request::builder().uri("/").header("host", "internal:8080");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = service
-        .oneshot(request.body(()).expect("a request"))
-        .await
-        .expect("infallible");
+    let mut lines = vec![("host", "internal:8080")];
+    lines.extend_from_slice(headers);
+    let response = support::send(&layer, "GET", &lines).await;
     (
         response.status(),
         response.extensions().get::<Verdict>().copied(),

@@ -103,8 +103,9 @@ pub fn overhead_rounds() -> Option<usize> {
 const BATCH: usize = 200;
 
 /// Measures `case` through no layer, the peer and polycors in turn, `rounds` times: each
-/// `timers[i](n)` builds `n` requests, times sending them through its stack, drops the
-/// responses, and returns the time taken. A round's overhead is its time per request minus
+/// `timers[i](n)` times building `n` requests one at a time, each sent through its stack and
+/// its response dropped at once, and returns the time taken (building a request is the same
+/// work in every stack: it cancels out of the differences). A round's overhead is its time per request minus
 /// the same round's time without a layer; the medians over rounds are printed as
 /// `overhead <framework> <case> <implementation> <ns>` lines and an `overhead-ratio` line.
 /// Interleaving keeps the machine's drift (other processes, frequency) out of the

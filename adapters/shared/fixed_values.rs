@@ -1,0 +1,36 @@
+//! A preflight whose answer carries every value a policy fixes, for the middleware adapters'
+//! tests that those values are built over the process's interned bytes (cloned per response
+//! without a reference count). Included with `#[path]` by
+//! `adapters/{tower,actix}/tests/fixed_values.rs`.
+
+/// The policy: each of its four fixed values is distinct from the other tests' values.
+pub const POLICY: &str = "allow_origins: [https://fixed.example]\n\
+    allow_methods: [GET, PUT, PATCH]\n\
+    allow_headers: [x-fixed-one, x-fixed-two]\n\
+    expose_headers: [x-fixed-exposed]\n\
+    max_age: 4321";
+
+/// The preflight's headers.
+pub const PREFLIGHT: [(&str, &str); 2] = [
+    ("origin", "https://fixed.example"),
+    ("access-control-request-method", "PUT"),
+];
+
+/// Each fixed header, with the value the policy gives it.
+pub const FIXED: [(&str, &str); 4] = [
+    ("access-control-allow-methods", "GET,PUT,PATCH"),
+    ("access-control-allow-headers", "x-fixed-one,x-fixed-two"),
+    ("access-control-expose-headers", "x-fixed-exposed"),
+    ("access-control-max-age", "4321"),
+];
+
+/// Checks that `value`, the response's value of `name`, is `expected` and lies in the bytes
+/// `polycors::adapter::interned` keeps for it (not a copy, not shared bytes).
+pub fn assert_interned(name: &str, value: &[u8], expected: &str) {
+    assert_eq!(value, expected.as_bytes(), "{name}");
+    let kept = polycors::adapter::interned(expected).expect("within the process's budget");
+    assert!(
+        std::ptr::eq(value, kept.as_bytes()),
+        "{name}: the response's value is not the interned one"
+    );
+}
