@@ -70,79 +70,157 @@ pub fn wrk_result(output: &str) -> Option<std::collections::BTreeMap<String, f64
     )
 }
 
+/// Paired rounds of forwarded requests, alternating the server with and without the policy.
+const ROUNDS: usize = 10;
+
+/// One `polycors serve` under load, stopped when dropped.
+struct Server {
+    child: std::process::Child,
+    address: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `serve --adapter <adapter>` (with `--no-policy` when `policy` is false), on `cpu`.
+fn start(
+    serve: &std::path::Path,
+    adapter: &str,
+    policy: bool,
+    cpu: Option<usize>,
+) -> Result<Server, String> {
+    let mut command = pinned(cpu, serve.as_os_str());
+    command.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--quiet",
+        "--adapter",
+        adapter,
+    ]);
+    if !policy {
+        command.arg("--no-policy");
+    }
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", serve.display()))?;
+    let mut first = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        use std::io::BufRead;
+        let _ = std::io::BufReader::new(stdout).read_line(&mut first);
+    }
+    let address = first
+        .trim()
+        .split("listening on ")
+        .nth(1)
+        .map(str::to_owned);
+    let server = Server {
+        child,
+        address: address.unwrap_or_default(),
+    };
+    if server.address.is_empty() {
+        return Err(format!("serve --adapter {adapter} did not start: {first}"));
+    }
+    Ok(server)
+}
+
+/// `program` run on `cpu` (through `taskset`), or anywhere.
+fn pinned(cpu: Option<usize>, program: &std::ffi::OsStr) -> Command {
+    match cpu {
+        Some(cpu) => {
+            let mut command = Command::new("taskset");
+            command.args(["--cpu-list", &cpu.to_string()]).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
+}
+
+/// The median of `values` (not empty).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
     let seconds = seconds_arg(args, 10, "load")?;
-    deps::debian(&[("wrk", "/usr/bin/wrk")], "`cargo xtask load`")?;
+    deps::debian(
+        &[("wrk", "/usr/bin/wrk"), ("util-linux", "/usr/bin/taskset")],
+        "`cargo xtask load`",
+    )?;
     artifacts::build_plugins()?;
     execute(cargo().args(["build", "--release", "--package", "polycors-cli"]))?;
     let serve = polycors_artifacts::target_dir().join("release/polycors");
     let script = polycors_artifacts::target_dir().join("load-mix.lua");
     std::fs::write(&script, format!("{WRK_STATUS_REPORT}{LOAD_SCRIPT}"))
         .map_err(|e| format!("{}: {e}", script.display()))?;
+    // The servers on one CPU, wrk on the other, so that they do not take each other's time.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (server_cpu, wrk_cpu) = if cpus >= 2 {
+        (Some(0), Some(1))
+    } else {
+        eprintln!(
+            "only one CPU: the servers and wrk cannot be pinned apart; figures will be noisier"
+        );
+        (None, None)
+    };
+    let wrk = |address: &str,
+               duration: u64,
+               mix: &str|
+     -> Result<std::collections::BTreeMap<String, f64>, String> {
+        let output = pinned(wrk_cpu, "wrk".as_ref())
+            .args(["-t1", "-c16", &format!("-d{duration}s"), "--latency", "-s"])
+            .arg(&script)
+            .arg(address)
+            .args(["--", mix])
+            .output()
+            .map_err(|e| format!("wrk: {e}"))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        wrk_result(&text).ok_or_else(|| format!("no wrk result:\n{text}"))
+    };
+    let rate = |r: &std::collections::BTreeMap<String, f64>| {
+        r.get("requests").copied().unwrap_or(0.0) / r.get("seconds").copied().unwrap_or(1.0)
+    };
 
     let mut rows = Vec::new();
+    let mut paired = Vec::new();
     for adapter in ["tower", "actix", "proxy-wasm"] {
+        // Both servers run side by side: the paired rounds alternate between them.
+        let servers = [
+            start(&serve, adapter, true, server_cpu)?,
+            start(&serve, adapter, false, server_cpu)?,
+        ];
         let mut runs = Vec::new();
-        for policy in [true, false] {
-            let mut command = Command::new(&serve);
-            command.args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--quiet",
-                "--adapter",
-                adapter,
-            ]);
-            if !policy {
-                command.arg("--no-policy");
-            }
-            let mut child = command
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .map_err(|e| format!("{}: {e}", serve.display()))?;
-            let mut first = String::new();
-            if let Some(stdout) = child.stdout.take() {
-                use std::io::BufRead;
-                let _ = std::io::BufReader::new(stdout).read_line(&mut first);
-            }
-            let Some(address) = first
-                .trim()
-                .split("listening on ")
-                .nth(1)
-                .map(str::to_owned)
-            else {
-                let _ = child.kill();
-                return Err(format!("serve --adapter {adapter} did not start: {first}"));
-            };
-            let wrk = |duration: u64,
-                       mix: &str|
-             -> Result<std::collections::BTreeMap<String, f64>, String> {
-                let output = Command::new("wrk")
-                    .args(["-t2", "-c32", &format!("-d{duration}s"), "--latency", "-s"])
-                    .arg(&script)
-                    .arg(&address)
-                    .args(["--", mix])
-                    .output()
-                    .map_err(|e| format!("wrk: {e}"))?;
-                let text = String::from_utf8_lossy(&output.stdout);
-                wrk_result(&text).ok_or_else(|| format!("no wrk result:\n{text}"))
-            };
+        for (server, policy) in servers.iter().zip([true, false]) {
             // Warm up; measure the mix, then forwarded requests only, then the mix again: a
             // leak shows as resident memory still rising over the last two runs.
-            wrk(2, "mixed")?;
-            let mixed = wrk(seconds, "mixed")?;
-            let rss_first = rss_kib(child.id());
-            let actual = wrk(seconds, "actual")?;
-            let mixed_again = wrk(seconds, "mixed")?;
-            let rss_last = rss_kib(child.id());
-            let _ = child.kill();
-            let _ = child.wait();
+            wrk(&server.address, 2, "mixed")?;
+            let mixed = wrk(&server.address, seconds, "mixed")?;
+            let rss_first = rss_kib(server.child.id());
+            let actual = wrk(&server.address, seconds, "actual")?;
+            let mixed_again = wrk(&server.address, seconds, "mixed")?;
+            let rss_last = rss_kib(server.child.id());
             runs.push((policy, [mixed, actual, mixed_again], rss_first, rss_last));
         }
-        let rate = |r: &std::collections::BTreeMap<String, f64>| {
-            r.get("requests").copied().unwrap_or(0.0) / r.get("seconds").copied().unwrap_or(1.0)
-        };
+        // Forwarded requests only, 1 s on each server per round, in alternating order: the
+        // machine's drift reaches both sides of every round's ratio alike.
+        let mut ratios = Vec::new();
+        for round in 0..ROUNDS {
+            let mut rates = [0.0; 2];
+            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for i in order {
+                rates[i] = rate(&wrk(&servers[i].address, 1, "actual")?);
+            }
+            ratios.push(rates[0] / rates[1]);
+        }
+        drop(servers);
+        paired.push((adapter, ratios));
         let baseline = runs
             .iter()
             .find(|r| !r.0)
@@ -169,7 +247,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
     println!(
-        "wrk -t2 -c32, {seconds} s per run; ratio = requests/s over the same server without the policy"
+        "wrk -t1 -c16 on CPU 1, the servers on CPU 0; {seconds} s per run; ratio = requests/s over \
+         the same server without the policy"
     );
     println!(
         "| adapter | mode | requests | requests/s | ratio | p99 | 403s | errors | RSS after run 1 | RSS after run 3 |"
@@ -177,6 +256,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         println!("{row}");
+    }
+    println!("paired rounds: forwarded requests only, 1 s per server per round, alternating");
+    for (adapter, ratios) in paired {
+        let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        println!(
+            "load-ratio {adapter} actual {:.2} (rounds: {})",
+            median(ratios.clone()),
+            each.join(" ")
+        );
     }
     Ok(())
 }
