@@ -183,8 +183,31 @@ fn chromium_cors_errors(log: &Value) -> HashMap<String, String> {
 
 /// An X server for WebKitGTK, which needs a display.
 struct Display {
-    _server: Process,
+    server: Process,
+    number: u32,
     name: String,
+}
+
+/// The lock file an X server keeps for display `number`, holding its process id.
+fn x_lock(number: u32) -> PathBuf {
+    PathBuf::from(format!("/tmp/.X{number}-lock"))
+}
+
+/// Whether display `number` is taken: its lock file names a running process. A lock left by
+/// a server that was killed does not count (Xvfb replaces it).
+fn display_taken(number: u32) -> bool {
+    std::fs::read_to_string(x_lock(number))
+        .is_ok_and(|pid| Path::new(&format!("/proc/{}", pid.trim())).exists())
+}
+
+impl Drop for Display {
+    /// Stops the server and removes its lock file and socket, which a killed Xvfb leaves.
+    fn drop(&mut self) {
+        let _ = self.server.0.kill();
+        let _ = self.server.0.wait();
+        let _ = std::fs::remove_file(x_lock(self.number));
+        let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{}", self.number));
+    }
 }
 
 impl Display {
@@ -194,9 +217,13 @@ impl Display {
             "{XVFB} is missing: install it with `apt-get install -y xvfb` (cargo xtask test does it when run as root)"
         );
         for number in 90..140 {
-            if Path::new(&format!("/tmp/.X{number}-lock")).exists() {
+            if display_taken(number) {
                 continue;
             }
+            // What a killed server left, if anything: a stale socket would look ready.
+            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
+            let _ = std::fs::remove_file(x_lock(number));
+            let _ = std::fs::remove_file(&socket);
             let mut server = Process(
                 Command::new(XVFB)
                     .args([
@@ -212,12 +239,12 @@ impl Display {
                     .spawn()
                     .expect("Xvfb starts"),
             );
-            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if socket.exists() {
                     return Self {
-                        _server: server,
+                        server,
+                        number,
                         name: format!(":{number}"),
                     };
                 }
