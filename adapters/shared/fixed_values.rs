@@ -1,5 +1,5 @@
 //! A preflight whose answer carries every value a policy fixes, for the middleware adapters'
-//! tests that those values are built over the process's interned bytes (cloned per response
+//! tests that those values (and listed origins) are built over the process's interned bytes (cloned per response
 //! without a reference count). Included with `#[path]` by
 //! `adapters/{tower,actix}/tests/fixed_values.rs`.
 
@@ -10,14 +10,19 @@ pub const POLICY: &str = "allow_origins: [https://fixed.example]\n\
     expose_headers: [x-fixed-exposed]\n\
     max_age: 4321";
 
+/// An allowed actual request's headers: its response echoes the listed origin.
+pub const ACTUAL: [(&str, &str); 1] = [("origin", "https://fixed.example")];
+
 /// The preflight's headers.
 pub const PREFLIGHT: [(&str, &str); 2] = [
     ("origin", "https://fixed.example"),
     ("access-control-request-method", "PUT"),
 ];
 
-/// Each fixed header, with the value the policy gives it.
-pub const FIXED: [(&str, &str); 4] = [
+/// Each fixed header of the preflight's answer, with the value the policy gives it (the
+/// allowed origin is a listed one: the middleware's own value is echoed).
+pub const FIXED: [(&str, &str); 5] = [
+    ("access-control-allow-origin", "https://fixed.example"),
     ("access-control-allow-methods", "GET,PUT,PATCH"),
     ("access-control-allow-headers", "x-fixed-one,x-fixed-two"),
     ("access-control-expose-headers", "x-fixed-exposed"),

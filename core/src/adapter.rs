@@ -326,21 +326,51 @@ impl<'v> FieldValue<'v> {
     }
 }
 
-/// An adapter's own header values for a policy's [`PolicyField`]s, built once (when the layer,
-/// middleware or plugin is built) and then cloned or borrowed per response.
+/// An adapter's own header values for a policy's [`PolicyField`]s and for its first
+/// [`LISTED_ORIGIN_VALUES`] exact origins, built once (when the layer, middleware or plugin is
+/// built) and then cloned or borrowed per response.
 #[derive(Debug, Clone)]
-pub struct FixedValues<T>([Option<T>; 4]);
+pub struct FixedValues<T> {
+    fields: [Option<T>; 4],
+    origins: Box<[Option<T>]>,
+}
+
+/// How many of a policy's exact origins get a [`FixedValues`] value: an echoed origin past
+/// these is the request's own value.
+pub const LISTED_ORIGIN_VALUES: usize = 1024;
 
 impl<T> FixedValues<T> {
-    /// Converts each value `policy` fixes with `convert` (a value that does not convert is
-    /// left out, and never written).
+    /// Converts each value `policy` fixes with `convert`, and its exact origins (a value that
+    /// does not convert is left out: a field is then never written, an origin is the
+    /// request's).
     pub fn new(policy: &Policy, mut convert: impl FnMut(&str) -> Option<T>) -> Self {
-        Self(PolicyField::ALL.map(|field| policy.fixed_value(field).and_then(&mut convert)))
+        let fields = PolicyField::ALL.map(|field| policy.fixed_value(field).and_then(&mut convert));
+        let origins = policy
+            .inner
+            .origins
+            .exact_origins()
+            .take(LISTED_ORIGIN_VALUES)
+            .map(|origin| std::str::from_utf8(origin).ok().and_then(&mut convert))
+            .collect();
+        Self { fields, origins }
     }
 
     /// The value built for `field`.
     pub fn get(&self, field: PolicyField) -> Option<&T> {
-        self.0[field as usize].as_ref()
+        self.fields[field as usize].as_ref()
+    }
+
+    /// The value built for the request's `Origin` in `decision` (a decision of this policy),
+    /// when it is byte for byte one of the policy's exact origins: an adapter echoes it rather
+    /// than copy the request's. `None` for other origins, and for a decision whose origin is
+    /// not this value (another policy's).
+    pub fn listed_origin(&self, decision: &Decision<'_>) -> Option<&T>
+    where
+        T: AsRef<[u8]>,
+    {
+        let at = usize::try_from(decision.listed_origin?.get()).ok()?;
+        let value = self.origins.get(at - 1)?.as_ref()?;
+        (value.as_ref() == decision.origin).then_some(value)
     }
 }
 

@@ -159,18 +159,24 @@ impl AllowedOrigins {
         &self.patterns
     }
 
-    /// The parts of `raw` when it is one of the exact origins, byte for byte (the form
-    /// browsers send): no parsing needed.
-    pub(crate) fn exact_hit(&self, raw: &[u8]) -> Option<OriginParts<'_>> {
-        let exact = if self.exact.len() > LINEAR_MAX {
+    /// Where `raw` is among the exact origins, byte for byte (the form browsers send), with
+    /// its parts: no parsing needed.
+    pub(crate) fn exact_hit(&self, raw: &[u8]) -> Option<(usize, OriginParts<'_>)> {
+        let at = if self.exact.len() > LINEAR_MAX {
             if self.exact_lengths & length_bit(raw.len()) == 0 {
                 return None;
             }
-            self.exact.get(*self.exact_table.get(raw)?)?
+            *self.exact_table.get(raw)?
         } else {
-            self.exact.iter().find(|e| *e.bytes == *raw)?
+            self.exact.iter().position(|e| *e.bytes == *raw)?
         };
-        Some(exact.parts())
+        Some((at, self.exact.get(at)?.parts()))
+    }
+
+    /// The exact origins in normalised form, in the order [`exact_hit`](Self::exact_hit)
+    /// numbers them.
+    pub(crate) fn exact_origins(&self) -> impl Iterator<Item = &[u8]> {
+        self.exact.iter().map(|e| &e.bytes[..])
     }
 
     /// Whether a parsed, non-null origin that is not byte for byte an exact origin is allowed:
@@ -262,12 +268,9 @@ mod tests {
         }
         assert!(allowed.exact.len() > LINEAR_MAX);
         for origin in &listed {
-            let hit = allowed.exact_hit(origin.as_bytes());
-            assert_eq!(
-                hit,
-                Some(origin::parse(origin.as_bytes()).unwrap()),
-                "{origin}"
-            );
+            let (at, parts) = allowed.exact_hit(origin.as_bytes()).expect(origin);
+            assert_eq!(parts, origin::parse(origin.as_bytes()).unwrap(), "{origin}");
+            assert_eq!(allowed.exact_origins().nth(at), Some(origin.as_bytes()));
         }
         // Unlisted, of a listed length (below and above 63 bytes) and of an unlisted one.
         for i in [0, 30, 39] {
@@ -306,7 +309,8 @@ mod tests {
             assert!(allowed.insert_exact(&origin::parse(text.as_bytes()).unwrap()));
         }
         assert!(!allowed.insert_exact(&origin::parse(b"https://app3.example.com").unwrap()));
-        let parts = allowed.exact_hit(b"https://app7.example.com").unwrap();
+        let (at, parts) = allowed.exact_hit(b"https://app7.example.com").unwrap();
+        assert_eq!(at, 7);
         assert_eq!(
             (parts.scheme, parts.host, parts.port),
             (&b"https"[..], &b"app7.example.com"[..], None)

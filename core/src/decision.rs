@@ -430,6 +430,9 @@ pub struct Decision<'r> {
     pub(crate) plan: Plan,
     /// The request's `Origin`, for an answer given locally.
     pub(crate) origin: &'r [u8],
+    /// Which of the policy's exact origins `origin` is, byte for byte, counted from 1, when
+    /// the answer or the response echoes it (four bytes: it fits beside the verdict and plan).
+    pub(crate) listed_origin: Option<std::num::NonZeroU32>,
     /// The requested method, echoed by `allow_methods: *`.
     pub(crate) echo_method: &'r [u8],
     /// The requested headers, normalised, echoed by `allow_headers: *`.

@@ -67,6 +67,8 @@ impl Policy {
             OriginHeader::One(raw) => raw,
         };
         let inner = &self.inner;
+        // Which listed origin `raw` is, byte for byte, if any.
+        let mut listed = None;
         if raw == b"null" {
             // Same-origin form posts under `Referrer-Policy: no-referrer` send `null` (§2.2).
             let same_origin = request
@@ -85,7 +87,12 @@ impl Policy {
             }
         } else {
             // An exact origin byte for byte (the form browsers send) needs no parsing.
-            let hit = inner.origins.exact_hit(raw);
+            let hit = inner.origins.exact_hit(raw).map(|(at, parts)| {
+                listed = u32::try_from(at + 1)
+                    .ok()
+                    .and_then(std::num::NonZeroU32::new);
+                parts
+            });
             if hit.is_none() && raw.contains(&b',') {
                 // Several origins in one line: proxies such as Envoy join repeated lines.
                 return self.reject(
@@ -123,7 +130,10 @@ impl Policy {
         }
         if preflight_shaped {
             return match self.check_preflight(request) {
-                Ok(echo) => self.preflight(raw, echo),
+                Ok(echo) => Decision {
+                    listed_origin: listed,
+                    ..self.preflight(raw, echo)
+                },
                 Err((reason, fault)) => self.reject(true, reason, fault),
             };
         }
@@ -134,7 +144,10 @@ impl Policy {
                 Cow::Borrowed(request.method),
             );
         }
-        self.decision(Verdict::Actual, self.actual_plan(), raw)
+        Decision {
+            listed_origin: listed,
+            ..self.decision(Verdict::Actual, self.actual_plan(), raw)
+        }
     }
 
     /// The plan every decision starts from: `x-cors-version` only, and `Vary` as §4 says.
@@ -169,6 +182,7 @@ impl Policy {
             verdict,
             plan,
             origin,
+            listed_origin: None,
             echo_method: b"",
             echo_headers: Cow::Borrowed(b""),
             fault: Cow::Borrowed(b""),

@@ -378,8 +378,11 @@ where
             if let Some(hook) = &cors.on_decision {
                 hook.call(decision.verdict());
             }
+            // For the origin, the middleware's own value when the policy lists it (built once:
+            // its clone touches no reference count), else the request's.
+            let listed = cors.fixed.listed_origin(&decision);
             match decision.action() {
-                Action::Forward(forwarded) => Ok(forwarded),
+                Action::Forward(forwarded) => Ok((forwarded, listed)),
                 // Answered here: the response is built while the request is still borrowed.
                 Action::Answer(answer) => {
                     let status =
@@ -389,7 +392,7 @@ where
                         response.headers_mut(),
                         false,
                         &cors.fixed,
-                        origin.map(Cow::Borrowed),
+                        listed.or(origin).map(Cow::Borrowed),
                     ));
                     if cors.record_verdicts {
                         response.extensions_mut().insert(decision.verdict());
@@ -399,11 +402,11 @@ where
             }
         };
         match forwarded {
-            Ok(forwarded) => ResponseFuture {
+            Ok((forwarded, listed)) => ResponseFuture {
                 state: State::Forward {
                     fix_up: Some(FixUp {
                         forwarded,
-                        origin: origin.cloned(),
+                        origin: listed.or(origin).cloned(),
                         fixed: Rc::clone(&cors.fixed),
                         record_verdict: cors.record_verdicts,
                     }),
@@ -438,7 +441,7 @@ impl FixUp {
 
     /// Writes the CORS headers onto a response actix-web makes from the wrapped service's
     /// error (it may make more than one: the `Origin` is cloned).
-    fn write_again<B>(&self, response: &mut HttpResponse<B>) {
+    fn write_on_error_response<B>(&self, response: &mut HttpResponse<B>) {
         self.write_with(self.origin.as_ref().map(Cow::Borrowed), response);
     }
 
@@ -496,7 +499,7 @@ where
                     // then, so that the browser can read it.
                     (Err(mut error), Some(fix_up)) => {
                         error.add_response_mapper(move |mut response| {
-                            fix_up.write_again(&mut response);
+                            fix_up.write_on_error_response(&mut response);
                             response
                         });
                         Err(error)

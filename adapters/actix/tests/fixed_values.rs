@@ -1,4 +1,5 @@
-//! The policy's fixed values reach responses over the process's interned bytes.
+//! The policy's fixed values and listed origins reach responses over the process's interned
+//! bytes.
 
 #[path = "../../shared/fixed_values.rs"]
 mod fixed_values;
@@ -8,7 +9,7 @@ use actix_web::{App, HttpResponse, test, web};
 use polycors::Policy;
 use polycors_actix::Cors;
 
-use fixed_values::{FIXED, POLICY, PREFLIGHT, assert_interned};
+use fixed_values::{ACTUAL, FIXED, POLICY, PREFLIGHT, assert_interned};
 
 #[actix_web::test]
 async fn fixed_values_are_the_interned_bytes() {
@@ -31,5 +32,15 @@ async fn fixed_values_are_the_interned_bytes() {
             let value = response.headers().get(name).expect(name);
             assert_interned(name, value.as_bytes(), expected);
         }
+        let mut request = test::TestRequest::default();
+        for header in ACTUAL {
+            request = request.insert_header(header);
+        }
+        let response = test::call_service(&app, request.to_request()).await;
+        let value = response
+            .headers()
+            .get(FIXED[0].0)
+            .expect("an allowed origin");
+        assert_interned(FIXED[0].0, value.as_bytes(), FIXED[0].1);
     }
 }

@@ -1,4 +1,5 @@
-//! The policy's fixed values reach responses over the process's interned bytes.
+//! The policy's fixed values and listed origins reach responses over the process's interned
+//! bytes.
 
 #[path = "../../shared/fixed_values.rs"]
 mod fixed_values;
@@ -8,7 +9,7 @@ mod support;
 use polycors::Policy;
 use polycors_tower::CorsLayer;
 
-use fixed_values::{FIXED, POLICY, PREFLIGHT, assert_interned};
+use fixed_values::{ACTUAL, FIXED, POLICY, PREFLIGHT, assert_interned};
 
 #[tokio::test]
 async fn fixed_values_are_the_interned_bytes() {
@@ -21,5 +22,11 @@ async fn fixed_values_are_the_interned_bytes() {
             let value = response.headers().get(name).expect(name);
             assert_interned(name, value.as_bytes(), expected);
         }
+        let response = support::send(&layer, "GET", &ACTUAL).await;
+        let value = response
+            .headers()
+            .get(FIXED[0].0)
+            .expect("an allowed origin");
+        assert_interned(FIXED[0].0, value.as_bytes(), FIXED[0].1);
     }
 }
