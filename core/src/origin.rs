@@ -209,55 +209,9 @@ static CLASSES: [u8; 256] = {
 };
 
 /// The length of the run of `[a-z0-9.-]` that starts `bytes[start..]`: a lowercase host (these
-/// bytes are host bytes, none uppercase), checked eight bytes at a time. The last bytes are
-/// read as the end of the slice's last word, so `bytes` (not only the part from `start`) must
-/// hold eight bytes for that; shorter slices are read byte by byte.
+/// bytes are host bytes, none uppercase), checked eight bytes at a time.
 fn lowercase_host_run(bytes: &[u8], start: usize) -> usize {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH: u64 = ONES * 0x80;
-    // The bytes of `word` in `low..=high`, as their high bits. Exact for every byte before the
-    // first one at or above 0x80: only such a byte carries into the next.
-    let in_range = |word: u64, low: u8, high: u8| {
-        let at_least_low = word.wrapping_add(ONES * u64::from(0x80 - low));
-        let above_high = word.wrapping_add(ONES * u64::from(0x7f - high));
-        at_least_low & !above_high & HIGH
-    };
-    // The number of wanted bytes `word` starts with (8 when all are).
-    let run = |word: u64| {
-        let wanted =
-            in_range(word, b'a', b'z') | in_range(word, b'0', b'9') | in_range(word, b'-', b'.');
-        let other = (word & HIGH) | (!wanted & HIGH);
-        other.trailing_zeros() as usize / 8
-    };
-    let mut at = start;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        let wanted = run(u64::from_le_bytes(word));
-        if wanted < 8 {
-            return at - start + wanted;
-        }
-        at += 8;
-    }
-    let left = bytes.len() - at;
-    if left == 0 {
-        return at - start;
-    }
-    let word = match bytes.len().checked_sub(8) {
-        // The slice's last eight bytes, shifted so that the `left` unread ones come first and
-        // zeros (not host bytes) follow.
-        Some(last) => {
-            let mut word = [0; 8];
-            word.copy_from_slice(&bytes[last..]);
-            u64::from_le_bytes(word) >> (8 * (8 - left))
-        }
-        None => {
-            let mut word = [0; 8];
-            word[..left].copy_from_slice(&bytes[at..]);
-            u64::from_le_bytes(word)
-        }
-    };
-    at - start + run(word)
+    crate::token::range_run(bytes, start, [(b'a', b'z'), (b'0', b'9'), (b'-', b'.')])
 }
 
 /// The length of the run of `class` bytes that starts `bytes`, adding their classes to `seen`.
@@ -481,63 +435,13 @@ mod tests {
 
     #[test]
     fn the_lowercase_host_run_stops_at_the_first_other_byte() {
+        // `token::range_run` is tested on every length, start and stopping byte; here, the set.
         let origin = b"https://eu.tenant19.example.org:8443";
         assert_eq!(lowercase_host_run(origin, 8), 23);
-        assert_eq!(lowercase_host_run(b"abcdefgh", 0), 8);
-        assert_eq!(lowercase_host_run(b"abcdefg", 0), 7);
-        assert_eq!(lowercase_host_run(b"abcdefg", 3), 4);
-        assert_eq!(lowercase_host_run(b"ab", 2), 0);
-        assert_eq!(lowercase_host_run(b"", 0), 0);
-        let other_bytes = [
-            b'A',
-            b'Z',
-            b'_',
-            b':',
-            b'/',
-            b'`',
-            b'{',
-            b'@',
-            b'[',
-            0x80,
-            0xff,
-            b'/',
-            b',',
-            0,
-            0x7f,
-            b' ',
-            b'0' - 1,
-            b'9' + 1,
-            b'a' - 1,
-            b'z' + 1,
-            b'-' - 1,
-            b'.' + 1,
-        ];
-        // Every length up to 19 and every start up to 3, so that words, the overlapping last
-        // word and short slices are all taken.
-        for len in 0..20 {
-            for start in 0..4.min(len + 1) {
-                let clean: Vec<u8> = b"abcdefgh-0.9zz.yxw-".iter().copied().take(len).collect();
-                assert_eq!(
-                    lowercase_host_run(&clean, start),
-                    len - start,
-                    "{len} {start}"
-                );
-                for other in other_bytes {
-                    for at in start..len {
-                        let mut host = clean.clone();
-                        host[at] = other;
-                        // A byte of 0x80 and above before `start` must not disturb the rest.
-                        if start > 0 {
-                            host[start - 1] = 0xff;
-                        }
-                        assert_eq!(
-                            lowercase_host_run(&host, start),
-                            at - start,
-                            "{other:#x} at {at} of {len}, from {start}"
-                        );
-                    }
-                }
-            }
+        assert_eq!(lowercase_host_run(b"a-b.c9", 0), 6);
+        for other in [b'A', b'_', b':', b'/', b'[', b',', 0x80] {
+            let host = [b'a', b'.', other, b'b'];
+            assert_eq!(lowercase_host_run(&host, 0), 2, "{other:#x}");
         }
     }
 

@@ -27,6 +27,61 @@ static CLASSES: [u8; 256] = {
     table
 };
 
+/// The length of the run of bytes in one of `ranges` (ASCII, each `low..=high`) that starts
+/// `bytes[start..]`, checked eight bytes at a time. The last bytes are read as the end of the
+/// slice's last word, so `bytes` (not only the part from `start`) must hold eight bytes for
+/// that; shorter slices are read into a zeroed word. Ranges lie within `0x01..=0x7e` (a zero
+/// byte is in none; the word arithmetic needs no byte to carry).
+#[inline]
+pub(crate) fn range_run(bytes: &[u8], start: usize, ranges: [(u8, u8); 3]) -> usize {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = ONES * 0x80;
+    // The bytes of `word` in `low..=high`, as their high bits. Exact for every byte before the
+    // first one at or above 0x80: only such a byte carries into the next.
+    let in_range = |word: u64, (low, high): (u8, u8)| {
+        let at_least_low = word.wrapping_add(ONES * u64::from(0x80 - low));
+        let above_high = word.wrapping_add(ONES * u64::from(0x7f - high));
+        at_least_low & !above_high & HIGH
+    };
+    // The number of wanted bytes `word` starts with (8 when all are).
+    let run = |word: u64| {
+        let wanted = ranges
+            .iter()
+            .fold(0, |wanted, &range| wanted | in_range(word, range));
+        let other = (word & HIGH) | (!wanted & HIGH);
+        other.trailing_zeros() as usize / 8
+    };
+    let mut at = start;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let wanted = run(u64::from_le_bytes(word));
+        if wanted < 8 {
+            return at - start + wanted;
+        }
+        at += 8;
+    }
+    let left = bytes.len().saturating_sub(at);
+    if left == 0 {
+        return at.saturating_sub(start);
+    }
+    let word = match bytes.len().checked_sub(8) {
+        // The slice's last eight bytes, shifted so that the `left` unread ones come first and
+        // zeros (in no range) follow.
+        Some(last) => {
+            let mut word = [0; 8];
+            word.copy_from_slice(&bytes[last..]);
+            u64::from_le_bytes(word) >> (8 * (8 - left))
+        }
+        None => {
+            let mut word = [0; 8];
+            word[..left].copy_from_slice(&bytes[at..]);
+            u64::from_le_bytes(word)
+        }
+    };
+    at - start + run(word)
+}
+
 /// What [`classify`] found in a would-be token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenShape {
@@ -68,8 +123,10 @@ pub(crate) fn token_items(list: &[u8]) -> impl Iterator<Item = (&[u8], TokenShap
     let mut rest = Some(list);
     std::iter::from_fn(move || {
         let bytes = rest?;
-        let (mut all, mut any) = (TCHAR, 0);
-        let mut end = 0;
+        // Lowercase letters, digits and `-` (most of a header name as browsers send it) a word
+        // at a time: each is a `tchar`, none uppercase.
+        let mut end = range_run(bytes, 0, [(b'a', b'z'), (b'0', b'9'), (b'-', b'-')]);
+        let (mut all, mut any) = (TCHAR, if end > 0 { TCHAR } else { 0 });
         while end < bytes.len() && bytes[end] != b',' {
             let class = CLASSES[usize::from(bytes[end])];
             all &= class;
@@ -144,6 +201,57 @@ mod tests {
                 .map(|item| (item, classify(item)))
                 .collect();
             assert_eq!(items, expected);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn token_items_agree_with_split_and_classify(
+            list in "[a-z0-9-]{0,20}(,[a-zA-Z0-9_ -]{0,12}|,[a-z0-9-]{0,17}\\x80?){0,4}"
+        ) {
+            let items: Vec<(&[u8], TokenShape)> = token_items(list.as_bytes()).collect();
+            let expected: Vec<(&[u8], TokenShape)> = list
+                .as_bytes()
+                .split(|&b| b == b',')
+                .map(|item| (item, classify(item)))
+                .collect();
+            proptest::prop_assert_eq!(items, expected);
+        }
+    }
+
+    #[test]
+    fn the_range_run_stops_at_the_first_byte_in_no_range() {
+        let lower = [(b'a', b'z'), (b'0', b'9'), (b'-', b'-')];
+        let text = b"content-type,x-9";
+        assert_eq!(range_run(text, 0, lower), 12);
+        assert_eq!(range_run(text, 13, lower), 3);
+        assert_eq!(range_run(b"abc", 0, lower), 3);
+        assert_eq!(range_run(b"abc", 3, lower), 0);
+        for len in 0..20 {
+            for start in 0..4.min(len + 1) {
+                let clean: Vec<u8> = b"abcdefgh-0-9zzqyxwv".iter().copied().take(len).collect();
+                assert_eq!(
+                    range_run(&clean, start, lower),
+                    len - start,
+                    "{len} {start}"
+                );
+                for other in [
+                    b'A', b'.', b',', b'_', 0, 0x80, 0xff, b'/', b':', b'`', b'{',
+                ] {
+                    for at in start..len {
+                        let mut bytes = clean.clone();
+                        bytes[at] = other;
+                        if start > 0 {
+                            bytes[start - 1] = 0xff;
+                        }
+                        assert_eq!(
+                            range_run(&bytes, start, lower),
+                            at - start,
+                            "{other:#x} at {at}"
+                        );
+                    }
+                }
+            }
         }
     }
 
