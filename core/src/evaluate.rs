@@ -2,6 +2,7 @@
 //! request view to a [`Decision`].
 
 use std::borrow::Cow;
+use std::num::NonZeroU32;
 
 use crate::decision::{Decision, ExposeSource, ListSource, OriginSource, Plan, Reason, Verdict};
 use crate::limits::{MAX_REQUEST_HEADER_NAMES, MAX_REQUEST_HEADERS_BYTES};
@@ -87,12 +88,9 @@ impl Policy {
             }
         } else {
             // An exact origin byte for byte (the form browsers send) needs no parsing.
-            let hit = inner.origins.exact_hit(raw).map(|(at, parts)| {
-                listed = u32::try_from(at + 1)
-                    .ok()
-                    .and_then(std::num::NonZeroU32::new);
-                parts
-            });
+            let hit = inner.origins.exact_hit(raw);
+            listed = hit.and_then(|(at, _)| NonZeroU32::new(u32::try_from(at + 1).ok()?));
+            let hit = hit.map(|(_, parts)| parts);
             if hit.is_none() && raw.contains(&b',') {
                 // Several origins in one line: proxies such as Envoy join repeated lines.
                 return self.reject(
