@@ -113,15 +113,11 @@ where
     }
 }
 
-/// Serves the upstream alone: the baseline for load tests (`--no-policy`).
+/// Serves the upstream alone, without logging (the Envoy front end logs for it): the
+/// baseline for load tests (`--no-policy`). It goes through the same per-request plumbing as
+/// [`serve_tower`], so that a load test's ratio is the layer's cost alone.
 pub async fn serve_plain(listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    accept_loop(listener, move |request: Request<Incoming>| async move {
-        let response = upstream(request).await?;
-        let (parts, body) = response.into_parts();
-        let body = body.map_err(|e| match e {}).boxed_unsync();
-        Ok(Response::from_parts(parts, body))
-    })
-    .await
+    serve_service(listener, service_fn(upstream), false).await
 }
 
 /// Serves polycors-tower in front of the upstream.
@@ -130,9 +126,28 @@ pub async fn serve_tower(listener: tokio::net::TcpListener, policy: Policy) -> s
     let cors = CorsLayer::new(policy)
         .scheme("http")
         .record_verdicts(!log::quiet());
-    let service = cors.layer(service_fn(upstream));
+    serve_service(listener, cors.layer(service_fn(upstream)), true).await
+}
+
+/// Serves a tower service: each request goes to a clone of it, and is logged when `log` is set
+/// and `--quiet` is not.
+async fn serve_service<S, B>(
+    listener: tokio::net::TcpListener,
+    service: S,
+    log: bool,
+) -> std::io::Result<()>
+where
+    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send,
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
     accept_loop(listener, move |request: Request<Incoming>| {
-        let seen = Seen::of(&request);
+        let seen = if log { Seen::of(&request) } else { None };
         let service = service.clone();
         async move {
             let response = service.oneshot(request).await?;
