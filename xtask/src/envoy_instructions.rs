@@ -20,15 +20,14 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use polycors_envoy_runner::Options;
 
-use crate::deps;
 use crate::envoy_bench::{
     Connection, KINDS, browser_request, build_modules, check_answers, start_variant,
 };
+use crate::{callgrind, deps};
 
 /// The variants whose code is native (the proxy-wasm ones are left out, see above).
 const VARIANTS: [&str; 5] = ["bare", "native", "module-noop", "module-floor", "module"];
@@ -36,55 +35,6 @@ const VARIANTS: [&str; 5] = ["bare", "native", "module-noop", "module-floor", "m
 const WARM_UP: usize = 200;
 /// The two measured windows, in requests.
 const WINDOWS: (usize, usize) = (200, 1200);
-
-/// Runs `callgrind_control` with `args` against `pid`; its output.
-fn callgrind_control(pid: u32, args: &[&str]) -> Result<String, String> {
-    let output = Command::new("callgrind_control")
-        .args(args)
-        .arg(pid.to_string())
-        .output()
-        .map_err(|e| format!("cannot run callgrind_control: {e}"))?;
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    if !output.status.success() {
-        return Err(format!(
-            "callgrind_control {args:?} {pid} failed:\n{text}{}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    Ok(text)
-}
-
-/// The instructions (`Ir`) callgrind counted in each thread since the counters were zeroed: the
-/// `Th <n> <count>` lines under `callgrind_control -e`'s `Totals:`, by thread number.
-fn counted(pid: u32) -> Result<BTreeMap<u32, u64>, String> {
-    let text = callgrind_control(pid, &["-e", "Ir"])?;
-    let mut lines = text
-        .lines()
-        .skip_while(|l| !l.trim_start().starts_with("Totals:"));
-    if lines.next().is_none() {
-        return Err(format!("no Totals from callgrind_control -e:\n{text}"));
-    }
-    let mut threads = BTreeMap::new();
-    for line in lines {
-        let mut words = line.split_whitespace();
-        if words.next() != Some("Th") {
-            break;
-        }
-        let thread = words.next().and_then(|t| t.parse::<u32>().ok());
-        let count = words
-            .next()
-            .and_then(|c| c.replace(',', "").parse::<u64>().ok());
-        match (thread, count) {
-            (Some(thread), Some(count)) => threads.insert(thread, count),
-            _ => {
-                return Err(format!(
-                    "unexpected line from callgrind_control -e: {line:?}"
-                ));
-            }
-        };
-    }
-    Ok(threads)
-}
 
 /// Instructions per request of `kind` in the Envoy `pid`, listening on `address`.
 fn per_request(pid: u32, address: SocketAddr, kind: &str) -> Result<f64, String> {
@@ -94,11 +44,11 @@ fn per_request(pid: u32, address: SocketAddr, kind: &str) -> Result<f64, String>
         connection.exchange(&request)?;
     }
     let mut window = |requests: usize| -> Result<BTreeMap<u32, u64>, String> {
-        callgrind_control(pid, &["-z"])?;
+        callgrind::control(pid, &["-z"])?;
         for _ in 0..requests {
             connection.exchange(&request)?;
         }
-        counted(pid)
+        callgrind::counted(pid)
     };
     let short = window(WINDOWS.0)?;
     let long = window(WINDOWS.1)?;
@@ -114,19 +64,10 @@ fn per_request(pid: u32, address: SocketAddr, kind: &str) -> Result<f64, String>
 
 /// Starts `variant`'s Envoy under callgrind and measures every kind of request through it.
 fn measure(variant: &str, extra: &[(String, PathBuf)]) -> Result<BTreeMap<String, f64>, String> {
-    // Debian's `valgrind` is a script that runs `valgrind.bin` as its child: run that directly,
-    // so that Envoy's process is the one callgrind_control talks to.
-    let valgrind = [
-        "/usr/bin/valgrind.bin",
-        "/usr/lib/x86_64-linux-gnu/valgrind/valgrind.bin",
-    ]
-    .into_iter()
-    .find(|path| std::path::Path::new(path).is_file())
-    .unwrap_or("valgrind");
     let options = Options {
         start_timeout: Duration::from_secs(600),
         wrapper: vec![
-            valgrind.into(),
+            callgrind::valgrind().into(),
             "--tool=callgrind".into(),
             "--callgrind-out-file=/dev/null".into(),
         ],

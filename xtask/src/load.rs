@@ -49,6 +49,19 @@ function done(summary, latency, requests)
 end
 "#;
 
+/// The report of a run of forwarded requests only: wrk's own totals, with no Lua `response`
+/// hook. The hook makes wrk build a table of every response's headers, so that wrk's cost
+/// would grow with the headers the policy adds and the client, not the server, would set the
+/// pace. `ok` counts the answers below 400 (wrk's `errors.status` counts the others).
+const WRK_TOTALS_REPORT: &str = r#"
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT requests=%d seconds=%.3f p50_us=%d p99_us=%d ok=%d forbidden=0 other=%d socket_errors=%d\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
+    summary.requests - e.status, e.status, e.connect + e.read + e.write + e.timeout))
+end
+"#;
+
 /// Resident memory of a process, in KiB.
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -86,15 +99,10 @@ impl Drop for Server {
     }
 }
 
-/// Starts `serve --adapter <adapter>` (with `--no-policy` when `policy` is false), on `cpu`.
-fn start(
-    serve: &std::path::Path,
-    adapter: &str,
-    policy: bool,
-    cpu: Option<usize>,
-) -> Result<Server, String> {
-    let mut command = pinned(cpu, serve.as_os_str());
-    command.args([
+/// Starts `serve --adapter <adapter>` (with `--no-policy` when `policy` is false) through
+/// `launcher`: the `polycors` binary itself, or a command that runs it (`taskset`, valgrind).
+fn start(mut launcher: Command, adapter: &str, policy: bool) -> Result<Server, String> {
+    launcher.args([
         "serve",
         "--listen",
         "127.0.0.1:0",
@@ -103,13 +111,13 @@ fn start(
         adapter,
     ]);
     if !policy {
-        command.arg("--no-policy");
+        launcher.arg("--no-policy");
     }
-    let mut child = command
+    let mut child = launcher
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .map_err(|e| format!("{}: {e}", serve.display()))?;
+        .map_err(|e| format!("{}: {e}", launcher.get_program().to_string_lossy()))?;
     let mut first = String::new();
     if let Some(stdout) = child.stdout.take() {
         use std::io::BufRead;
@@ -148,6 +156,20 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// Writes wrk's script for `mix`: `mixed` counts each status in Lua; `actual` (forwarded
+/// requests only) is reported from wrk's own totals ([`WRK_TOTALS_REPORT`]).
+fn write_script(mix: &str) -> Result<std::path::PathBuf, String> {
+    let script = polycors_artifacts::target_dir().join(format!("load-{mix}.lua"));
+    let report = if mix == "actual" {
+        WRK_TOTALS_REPORT
+    } else {
+        WRK_STATUS_REPORT
+    };
+    std::fs::write(&script, format!("{report}{LOAD_SCRIPT}"))
+        .map_err(|e| format!("{}: {e}", script.display()))?;
+    Ok(script)
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
     let seconds = seconds_arg(args, 10, "load")?;
     deps::debian(
@@ -157,9 +179,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     artifacts::build_plugins()?;
     execute(cargo().args(["build", "--release", "--package", "polycors-cli"]))?;
     let serve = polycors_artifacts::target_dir().join("release/polycors");
-    let script = polycors_artifacts::target_dir().join("load-mix.lua");
-    std::fs::write(&script, format!("{WRK_STATUS_REPORT}{LOAD_SCRIPT}"))
-        .map_err(|e| format!("{}: {e}", script.display()))?;
+    let scripts = [write_script("mixed")?, write_script("actual")?];
     // The servers on one CPU, wrk on the other, so that they do not take each other's time.
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (server_cpu, wrk_cpu) = if cpus >= 2 {
@@ -174,9 +194,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
                duration: u64,
                mix: &str|
      -> Result<std::collections::BTreeMap<String, f64>, String> {
+        let script = &scripts[usize::from(mix == "actual")];
         let output = pinned(wrk_cpu, "wrk".as_ref())
             .args(["-t1", "-c16", &format!("-d{duration}s"), "--latency", "-s"])
-            .arg(&script)
+            .arg(script)
             .arg(address)
             .args(["--", mix])
             .output()
@@ -193,8 +214,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for adapter in ["tower", "actix", "proxy-wasm"] {
         // Both servers run side by side: the paired rounds alternate between them.
         let servers = [
-            start(&serve, adapter, true, server_cpu)?,
-            start(&serve, adapter, false, server_cpu)?,
+            start(pinned(server_cpu, serve.as_os_str()), adapter, true)?,
+            start(pinned(server_cpu, serve.as_os_str()), adapter, false)?,
         ];
         let mut runs = Vec::new();
         for (server, policy) in servers.iter().zip([true, false]) {
@@ -264,6 +285,183 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "load-ratio {adapter} actual {:.2} (rounds: {})",
             median(ratios.clone()),
             each.join(" ")
+        );
+    }
+    Ok(())
+}
+
+/// The forwarded request of the load's `actual` mix, as wrk sends it.
+const ACTUAL_REQUEST: &str = "GET /anything/get?foo=1 HTTP/1.1\r\nHost: httpbin.example.com\r\n\
+                              Origin: http://httpbin2.example.org:9090\r\n\r\n";
+/// The two measured windows of wrk's load (`-t1 -c16`, forwarded requests), in seconds, after
+/// a warm-up as long as the first: the difference between them is what a request costs,
+/// without what opening and closing a window costs (wrk's connections among it).
+const WINDOWS: (u64, u64) = (2, 6);
+
+/// One `serve` measured under callgrind: instructions per forwarded request, in all, and by the
+/// crate the functions belong to.
+struct ServerCount {
+    per_request: f64,
+    by_crate: std::collections::BTreeMap<String, f64>,
+}
+
+/// Runs `serve --adapter <adapter>` (without the policy unless `policy`) under callgrind and
+/// counts what its forwarded requests cost, over one keep-alive connection; checks first that
+/// the answers carry the policy's headers exactly when there is a policy.
+fn count_server(
+    serve: &std::path::Path,
+    script: &std::path::Path,
+    adapter: &str,
+    policy: bool,
+) -> Result<ServerCount, String> {
+    use crate::callgrind;
+    use crate::envoy_bench::Connection;
+
+    let label = format!("{adapter}-{}", if policy { "policy" } else { "no-policy" });
+    let dumps = polycors_artifacts::target_dir().join("load-instructions");
+    std::fs::create_dir_all(&dumps).map_err(|e| format!("{}: {e}", dumps.display()))?;
+    let out = dumps.join(&label);
+    for n in 1..=2 {
+        let _ = std::fs::remove_file(out.with_extension(format!("{n}")));
+    }
+    let mut launcher = Command::new(callgrind::valgrind());
+    launcher
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(serve);
+    let server = start(launcher, adapter, policy)?;
+    let address: std::net::SocketAddr = server
+        .address
+        .trim_start_matches("http://")
+        .parse()
+        .map_err(|_| format!("{label}: serve did not start under valgrind"))?;
+    let pid = server.child.id();
+    let mut connection = Connection::open(address)?;
+    let (status, names) = connection.exchange(ACTUAL_REQUEST)?;
+    let allowed = names.iter().any(|n| n == "access-control-allow-origin");
+    if status != 200 || allowed != policy {
+        return Err(format!(
+            "{label}: the forwarded request got {status} with headers {names:?}; expected 200, \
+             {} access-control-allow-origin",
+            if policy { "with" } else { "without" }
+        ));
+    }
+    drop(connection);
+    let url = format!("http://{address}");
+    let wrk = |seconds: u64| -> Result<f64, String> {
+        let output = Command::new("wrk")
+            .args(["-t1", "-c16", &format!("-d{seconds}s"), "-s"])
+            .arg(script)
+            .args([url.as_str(), "--", "actual"])
+            .output()
+            .map_err(|e| format!("wrk: {e}"))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let result = wrk_result(&text).ok_or_else(|| format!("no wrk result:\n{text}"))?;
+        let requests = result.get("requests").copied().unwrap_or(0.0);
+        if requests == 0.0 || result.get("ok").copied() != Some(requests) {
+            return Err(format!("{label}: not every request got a 2xx:\n{text}"));
+        }
+        Ok(requests)
+    };
+    wrk(WINDOWS.0)?;
+    let mut requests = [0.0; 2];
+    for (n, seconds) in [(1, WINDOWS.0), (2, WINDOWS.1)] {
+        callgrind::control(pid, &["-z"])?;
+        requests[n - 1] = wrk(seconds)?;
+        callgrind::control(pid, &["-d"])?;
+        // The dump is written by the server's process; wait for it.
+        let dump = out.with_extension(format!("{n}"));
+        for _ in 0..600 {
+            if std::fs::metadata(&dump).is_ok_and(|m| m.len() > 0) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    drop(server);
+    let short = callgrind::read_dump(&out.with_extension("1"))?;
+    let long = callgrind::read_dump(&out.with_extension("2"))?;
+    let requests = requests[1] - requests[0];
+    let mut by_crate = std::collections::BTreeMap::new();
+    for (function, count) in &long.functions {
+        let grown = *count as f64 - short.functions.get(function).copied().unwrap_or(0) as f64;
+        // The `polycors` binary's own functions (the front ends, the upstream) share the
+        // library's crate name.
+        let group = if function.starts_with("polycors::serve::") {
+            "polycors-cli (front end, upstream)"
+        } else {
+            callgrind::crate_of(function)
+        };
+        *by_crate.entry(group.to_owned()).or_default() += grown / requests;
+    }
+    Ok(ServerCount {
+        per_request: (long.total as f64 - short.total as f64) / requests,
+        by_crate,
+    })
+}
+
+/// `cargo xtask load --instructions`: each front end's instructions per forwarded request with
+/// and without the policy, under callgrind (user space only: what the kernel does for the
+/// larger response is not counted), and where the difference goes, by crate.
+pub fn instructions() -> Result<(), String> {
+    deps::debian(
+        &[("valgrind", "/usr/bin/valgrind")],
+        "`cargo xtask load --instructions`",
+    )?;
+    execute(cargo().args(["build", "--release", "--package", "polycors-cli"]))?;
+    let serve = polycors_artifacts::target_dir().join("release/polycors");
+    let script = write_script("actual")?;
+    for adapter in ["tower", "actix"] {
+        // Both servers at once: valgrind runs each on one CPU.
+        let (with, without) = std::thread::scope(|scope| {
+            let with = scope.spawn(|| count_server(&serve, &script, adapter, true));
+            let without = scope.spawn(|| count_server(&serve, &script, adapter, false));
+            let join = |h: std::thread::ScopedJoinHandle<'_, Result<ServerCount, String>>| {
+                h.join()
+                    .unwrap_or_else(|_| Err(format!("{adapter}: the measuring thread failed")))
+            };
+            (join(with), join(without))
+        });
+        let (with, without) = (with?, without?);
+        let added = with.per_request - without.per_request;
+        println!(
+            "{adapter}: {:.0} instructions per forwarded request with the policy, {:.0} without \
+             (wrk -t1 -c16, windows of {} s and {} s); the policy adds {added:.0}:",
+            with.per_request, without.per_request, WINDOWS.0, WINDOWS.1
+        );
+        let names: std::collections::BTreeSet<&String> = with
+            .by_crate
+            .keys()
+            .chain(without.by_crate.keys())
+            .collect();
+        let mut crates: Vec<(String, f64)> = names
+            .into_iter()
+            .map(|name| {
+                let get = |c: &ServerCount| c.by_crate.get(name).copied().unwrap_or(0.0);
+                (name.clone(), get(&with) - get(&without))
+            })
+            .collect();
+        crates.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        println!("| crate | instructions added per request |");
+        println!("|---|---|");
+        for (name, added) in crates.iter().filter(|c| c.1.abs() >= 20.0) {
+            println!("| {name} | {added:.0} |");
+        }
+        let listed: f64 = crates
+            .iter()
+            .filter(|c| c.1.abs() >= 20.0)
+            .map(|c| c.1)
+            .sum();
+        println!(
+            "| the rest (functions under 0.01 % of the run, crates under 20) | {:.0} |",
+            added - listed
+        );
+        println!(
+            "load-instructions {adapter} policy {:.0}\nload-instructions {adapter} no-policy {:.0}\n\
+             load-instructions-ratio {adapter} no-policy/policy {:.3}",
+            with.per_request,
+            without.per_request,
+            without.per_request / with.per_request
         );
     }
     Ok(())

@@ -8,6 +8,7 @@
 
 mod artifacts;
 mod bench;
+mod callgrind;
 mod ci;
 mod deps;
 mod envoy_bench;
@@ -42,6 +43,9 @@ usage: cargo xtask <command> [args]
   fuzz [--seconds N]  run each cargo-fuzz target for N seconds (default 60; needs nightly)
   load [--seconds N]  load every adapter's `serve` with wrk (default 10 s per run), with and
                  without the policy; prints requests/s, p99, errors and resident memory
+  load --instructions
+                 the tower and actix servers' instructions per forwarded request with and without
+                 the policy, under callgrind (deterministic), and where the difference goes
   deps           install every tool the commands above need (what `.ci/run` does first)
   ci             what CI runs on a clean clone: deps, fmt, clippy, doc, test, a short fuzz pass";
 
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         "dist" => artifacts::dist(),
         "e2e" => e2e(),
         "fuzz" => fuzz::run(rest),
+        "load" if rest.first().is_some_and(|a| a == "--instructions") => load::instructions(),
         "load" => load::run(rest),
         "deps" => deps::all(),
         "ci" => ci::run(),
