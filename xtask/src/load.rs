@@ -306,8 +306,8 @@ struct ServerCount {
 }
 
 /// Runs `serve --adapter <adapter>` (without the policy unless `policy`) under callgrind and
-/// counts what its forwarded requests cost, over one keep-alive connection; checks first that
-/// the answers carry the policy's headers exactly when there is a policy.
+/// counts what its forwarded requests cost under wrk's load (`script`); checks first, with one
+/// request, that the answer carries the policy's headers exactly when there is a policy.
 fn count_server(
     serve: &std::path::Path,
     script: &std::path::Path,
@@ -405,7 +405,7 @@ fn count_server(
 /// larger response is not counted), and where the difference goes, by crate.
 pub fn instructions() -> Result<(), String> {
     deps::debian(
-        &[("valgrind", "/usr/bin/valgrind")],
+        &[("valgrind", "/usr/bin/valgrind"), ("wrk", "/usr/bin/wrk")],
         "`cargo xtask load --instructions`",
     )?;
     execute(cargo().args(["build", "--release", "--package", "polycors-cli"]))?;
