@@ -372,6 +372,21 @@ impl<T> FixedValues<T> {
         let value = self.origins.get(at - 1)?.as_ref()?;
         (value.as_ref() == decision.origin).then_some(value)
     }
+
+    /// The value to echo for the request's `Origin` (`request_origin`, the request's own
+    /// value): the [`listed_origin`](Self::listed_origin) when there is one (built once, so
+    /// cloning it touches no reference count), else the request's.
+    #[inline]
+    pub fn echoed_origin<'a>(
+        &'a self,
+        decision: &Decision<'_>,
+        request_origin: Option<&'a T>,
+    ) -> Option<&'a T>
+    where
+        T: AsRef<[u8]>,
+    {
+        self.listed_origin(decision).or(request_origin)
+    }
 }
 
 /// A response's headers, as an adapter exposes them to the core. Implement it over your

@@ -378,11 +378,9 @@ where
             if let Some(hook) = &cors.on_decision {
                 hook.call(decision.verdict());
             }
-            // For the origin, the middleware's own value when the policy lists it (built once:
-            // its clone touches no reference count), else the request's.
-            let listed = cors.fixed.listed_origin(&decision);
+            let echoed = cors.fixed.echoed_origin(&decision, origin);
             match decision.action() {
-                Action::Forward(forwarded) => Ok((forwarded, listed)),
+                Action::Forward(forwarded) => Ok((forwarded, echoed)),
                 // Answered here: the response is built while the request is still borrowed.
                 Action::Answer(answer) => {
                     let status =
@@ -392,7 +390,7 @@ where
                         response.headers_mut(),
                         false,
                         &cors.fixed,
-                        listed.or(origin).map(Cow::Borrowed),
+                        echoed.map(Cow::Borrowed),
                     ));
                     if cors.record_verdicts {
                         response.extensions_mut().insert(decision.verdict());
@@ -402,11 +400,11 @@ where
             }
         };
         match forwarded {
-            Ok((forwarded, listed)) => ResponseFuture {
+            Ok((forwarded, echoed)) => ResponseFuture {
                 state: State::Forward {
                     fix_up: Some(FixUp {
                         forwarded,
-                        origin: listed.or(origin).cloned(),
+                        origin: echoed.cloned(),
                         fixed: Rc::clone(&cors.fixed),
                         record_verdict: cors.record_verdicts,
                     }),

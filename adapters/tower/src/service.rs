@@ -292,7 +292,7 @@ where
             // The hot path: no `Step` in between (returning one costs a copy of the answer).
             let decision = shared.policy.evaluate(&view);
             shared.count(&decision);
-            let origin = shared.echoed_origin(&decision, origin);
+            let origin = shared.fixed.echoed_origin(&decision, origin);
             return match decision.action() {
                 Action::Answer(answer) => {
                     ResponseFuture::local(shared.answer(&decision, &answer, origin))
@@ -337,7 +337,7 @@ impl Shared {
         origin: Option<&HeaderValue>,
     ) -> Step {
         self.count(&decision);
-        let origin = self.echoed_origin(&decision, origin);
+        let origin = self.fixed.echoed_origin(&decision, origin);
         match decision.action() {
             Action::Forward(forwarded) => Step::Forward(FixUp {
                 forwarded,
@@ -364,18 +364,6 @@ impl Shared {
             self.trust_forwarded,
         );
         (self.policy.evaluate_with(&view, origin_predicate), origin)
-    }
-
-    /// The value to echo for the request's `Origin` (`origin`): the layer's own when the
-    /// policy lists it (built once, so cloning it touches no reference count), else the
-    /// request's.
-    #[inline]
-    fn echoed_origin<'a>(
-        &'a self,
-        decision: &Decision<'_>,
-        origin: Option<&'a HeaderValue>,
-    ) -> Option<&'a HeaderValue> {
-        self.fixed.listed_origin(decision).or(origin)
     }
 
     /// Hands the decision to the `on_decision` hook, if any.
