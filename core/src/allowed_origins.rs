@@ -8,6 +8,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::origin::{self, OriginParts};
 use crate::pattern::{IndexKey, OriginPattern};
+use crate::token::eq_bytes;
 
 /// Up to this many exact origins are compared one by one (faster than hashing a few).
 const LINEAR_MAX: usize = 8;
@@ -168,7 +169,7 @@ impl AllowedOrigins {
             }
             *self.exact_table.get(raw)?
         } else {
-            self.exact.iter().position(|e| *e.bytes == *raw)?
+            self.exact.iter().position(|e| eq_bytes(&e.bytes, raw))?
         };
         Some((at, self.exact.get(at)?.parts()))
     }

@@ -10,7 +10,7 @@ use crate::origin::{self, OriginParts, default_port, same_host, split_host_port}
 use crate::origin_predicate::OriginRef;
 use crate::policy::{Allowed, Expose, Policy};
 use crate::request::{OriginHeader, RequestView};
-use crate::token::{TokenShape, classify, is_token, list_items, token_items, trim_ows};
+use crate::token::{TokenShape, classify, eq_bytes, is_token, list_items, token_items, trim_ows};
 
 /// A failed check: why, and the request value at fault.
 type Failure<'r> = (Reason, Cow<'r, [u8]>);
@@ -270,7 +270,7 @@ impl Policy {
         match &self.inner.methods {
             Allowed::Any => true,
             Allowed::List { names, .. } => {
-                let listed = |m: &[u8]| names.iter().any(|n| n.as_bytes() == m);
+                let listed = |m: &[u8]| names.iter().any(|n| eq_bytes(n.as_bytes(), m));
                 listed(method) || (method == b"HEAD" && listed(b"GET"))
             }
         }
@@ -282,7 +282,9 @@ impl Policy {
         match &self.inner.headers {
             Allowed::Any => true,
             // Configured names are lowercase: a lowercase name compares byte for byte.
-            Allowed::List { names, .. } if lowercase => names.iter().any(|n| n.as_bytes() == name),
+            Allowed::List { names, .. } if lowercase => {
+                names.iter().any(|n| eq_bytes(n.as_bytes(), name))
+            }
             Allowed::List { names, .. } => names
                 .iter()
                 .any(|n| n.as_bytes().eq_ignore_ascii_case(name)),
@@ -293,14 +295,25 @@ impl Policy {
         &self,
         request: &RequestView<'r>,
     ) -> Result<PreflightEcho<'r>, Failure<'r>> {
-        let Some(method) = request.request_method.single().filter(|m| is_token(m)) else {
-            return Err((
+        let invalid = || {
+            Err((
                 Reason::InvalidRequestMethod,
                 request.request_method.joined(),
-            ));
+            ))
         };
-        if !self.method_allowed(method) {
-            return Err((Reason::MethodNotAllowed, Cow::Borrowed(method)));
+        let Some(method) = request.request_method.single() else {
+            return invalid();
+        };
+        // A listed method is a token: a method is checked for being one only when it is not
+        // listed (which is then the reason to reject it), or when every method is allowed.
+        let allowed = self.method_allowed(method);
+        if !allowed || self.inner.methods.is_any() {
+            if !is_token(method) {
+                return invalid();
+            }
+            if !allowed {
+                return Err((Reason::MethodNotAllowed, Cow::Borrowed(method)));
+            }
         }
         let headers = self.check_request_headers(request.request_headers.as_slice())?;
         // Never a reason to reject (§3): without the option, the request header is ignored.
@@ -331,7 +344,20 @@ impl Policy {
         let mut canonical = lines.len() <= 1;
         for line in lines {
             for (raw_item, shape) in token_items(line) {
-                let item = trim_ows(raw_item);
+                // A token has no spaces: only an item that is not one may need trimming, and
+                // a trimmed item is classified again (rare: browsers send no spaces).
+                let (item, shape) = match shape {
+                    TokenShape::Invalid => {
+                        let item = trim_ows(raw_item);
+                        let shape = if item.len() == raw_item.len() {
+                            shape
+                        } else {
+                            classify(item)
+                        };
+                        (item, shape)
+                    }
+                    _ => (raw_item, shape),
+                };
                 canonical &= item.len() == raw_item.len() && !item.is_empty();
                 if item.is_empty() {
                     continue;
@@ -340,12 +366,6 @@ impl Policy {
                 if count > MAX_REQUEST_HEADER_NAMES {
                     return Err((Reason::TooManyRequestHeaders, Cow::Borrowed(b"")));
                 }
-                // A trimmed item is classified again (rare: browsers send no spaces).
-                let shape = if item.len() == raw_item.len() {
-                    shape
-                } else {
-                    classify(item)
-                };
                 if shape == TokenShape::Invalid {
                     return Err((Reason::InvalidRequestHeader, Cow::Borrowed(item)));
                 }

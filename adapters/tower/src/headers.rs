@@ -98,3 +98,163 @@ impl ResponseHeaders for HttpHeaders<'_> {
         self.map.reserve(additional);
     }
 }
+
+/// A local answer's headers, made once per [`AnswerKey`](polycors::adapter::AnswerKey) and
+/// copied for each later request, with the position of its `Access-Control-Allow-Origin`
+/// line (among the map's lines, in order).
+#[derive(Debug)]
+pub(crate) struct AnswerHeaders {
+    pub(crate) map: HeaderMap,
+    origin_line: Option<usize>,
+}
+
+impl AnswerHeaders {
+    /// Keeps `map`, noting where its allow-origin line is.
+    pub(crate) fn new(map: HeaderMap) -> Self {
+        let origin_line = map
+            .iter()
+            .position(|(name, _)| name == header::ACCESS_CONTROL_ALLOW_ORIGIN);
+        Self { map, origin_line }
+    }
+}
+
+/// A copy of an [`AnswerHeaders`] being completed: the core sets only the echoed origin on
+/// it, and that line is replaced where the copy has it (a clone keeps the lines' order)
+/// rather than hashed and looked up. Anything else, or a map whose lines are not where the
+/// answer had them, goes through `headers`.
+pub(crate) struct CopiedAnswer<'a> {
+    pub(crate) headers: HttpHeaders<'a>,
+    pub(crate) origin_line: Option<usize>,
+}
+
+impl<'a> CopiedAnswer<'a> {
+    /// `headers`, whose map has just been cloned from `answer`.
+    pub(crate) fn new(headers: HttpHeaders<'a>, answer: &AnswerHeaders) -> Self {
+        Self {
+            headers,
+            origin_line: answer.origin_line,
+        }
+    }
+}
+
+impl ResponseHeaders for CopiedAnswer<'_> {
+    fn for_each(&self, f: &mut dyn FnMut(&[u8], &[u8])) {
+        self.headers.for_each(f);
+    }
+
+    fn remove_matching(&mut self, matches: fn(&[u8]) -> bool) {
+        self.origin_line = None;
+        self.headers.remove_matching(matches);
+    }
+
+    fn set(&mut self, field: HeaderField, value: FieldValue<'_>) {
+        let HttpHeaders { map, fixed, origin } = &mut self.headers;
+        let line = match (field, self.origin_line) {
+            // With one line per name, the line found is the only one of its name.
+            (HeaderField::AllowOrigin, Some(at)) if map.len() == map.keys_len() => map
+                .iter_mut()
+                .nth(at)
+                .filter(|(name, _)| *name == header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            _ => None,
+        };
+        let Some((_, line)) = line else {
+            // Not where it was noted: replaced by name.
+            return self.headers.set(field, value);
+        };
+        match header_value(value, fixed, origin) {
+            Some(value) => *line = value,
+            // The copied line must not stay.
+            None => {
+                map.remove(header::ACCESS_CONTROL_ALLOW_ORIGIN);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(text: &'static str) -> HeaderValue {
+        HeaderValue::from_static(text)
+    }
+
+    /// Sets the echoed origin `origin` on `map` as a copy of `answer`; returns the lines.
+    fn set_origin(
+        map: &mut HeaderMap,
+        answer: &AnswerHeaders,
+        origin: Option<HeaderValue>,
+    ) -> Vec<(String, String)> {
+        let fixed = fixed_values(&polycors::Policy::default());
+        let headers = HttpHeaders {
+            map,
+            fixed: &fixed,
+            origin: origin.map(Cow::Owned),
+        };
+        CopiedAnswer::new(headers, answer).set(HeaderField::AllowOrigin, FieldValue::RequestOrigin);
+        map.iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("?").to_owned()))
+            .collect()
+    }
+
+    fn answer() -> AnswerHeaders {
+        let mut map = HeaderMap::new();
+        map.insert("x-cors-version", value("2"));
+        map.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            value("https://a.example"),
+        );
+        map.insert(header::VARY, value("origin"));
+        AnswerHeaders::new(map)
+    }
+
+    fn line(name: &str, value: &str) -> (String, String) {
+        (name.to_owned(), value.to_owned())
+    }
+
+    #[test]
+    fn a_copy_gets_the_requests_origin_in_the_same_place() {
+        let answer = answer();
+        let mut map = answer.map.clone();
+        let lines = set_origin(&mut map, &answer, Some(value("https://b.example")));
+        assert_eq!(
+            lines,
+            [
+                line("x-cors-version", "2"),
+                line("access-control-allow-origin", "https://b.example"),
+                line("vary", "origin"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_map_with_its_lines_elsewhere_gets_the_origin_by_name() {
+        let answer = answer();
+        let mut map = HeaderMap::new();
+        map.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            value("https://a.example"),
+        );
+        map.append(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            value("https://c.example"),
+        );
+        map.insert("x-cors-version", value("2"));
+        let lines = set_origin(&mut map, &answer, Some(value("https://b.example")));
+        assert_eq!(
+            lines,
+            [
+                line("access-control-allow-origin", "https://b.example"),
+                line("x-cors-version", "2"),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_an_origin_the_copied_one_is_removed() {
+        let answer = answer();
+        let mut map = answer.map.clone();
+        let lines = set_origin(&mut map, &answer, None);
+        assert_eq!(lines, [line("x-cors-version", "2"), line("vary", "origin")]);
+    }
+}

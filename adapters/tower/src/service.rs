@@ -21,7 +21,7 @@ use tower_service::Service;
 
 use crate::async_predicate::AsyncCorsLayer;
 use crate::body::CorsBody;
-use crate::headers::{Fixed, HttpHeaders, fill_view, fixed_values};
+use crate::headers::{AnswerHeaders, CopiedAnswer, Fixed, HttpHeaders, fill_view, fixed_values};
 
 /// A [`Layer`] that enforces a CORS [`Policy`].
 ///
@@ -49,7 +49,7 @@ pub(crate) struct Shared {
     fixed: Fixed,
     /// Local answers made once per key and copied (a clone copies two buffers where writing
     /// them inserts each header).
-    answers: AnswerTemplates<HeaderMap>,
+    answers: AnswerTemplates<AnswerHeaders>,
 }
 
 impl CorsLayer {
@@ -398,13 +398,13 @@ impl Shared {
                     fixed: &self.fixed,
                     origin: origin.map(Cow::Owned),
                 });
-                map
+                AnswerHeaders::new(map)
             })
         });
         match template {
             Some(template) => {
-                headers.map.clone_from(template);
-                decision.write_answer_origin(&mut headers);
+                headers.map.clone_from(&template.map);
+                decision.write_answer_origin(&mut CopiedAnswer::new(headers, template));
             }
             None => decision.write_headers(&mut headers),
         }
