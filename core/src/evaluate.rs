@@ -91,23 +91,8 @@ impl Policy {
             let hit = inner.origins.exact_hit(raw);
             listed = hit.and_then(|(at, _)| NonZeroU32::new(u32::try_from(at + 1).ok()?));
             let hit = hit.map(|(_, parts)| parts);
-            if hit.is_none() && raw.contains(&b',') {
-                // Several origins in one line: proxies such as Envoy join repeated lines.
-                return self.reject(
-                    preflight_shaped,
-                    Reason::MultipleOrigins,
-                    Cow::Borrowed(b""),
-                );
-            }
-            let parts = match hit.or_else(|| origin::parse(raw).ok()) {
-                Some(parts) => parts,
-                None => {
-                    return self.reject(
-                        preflight_shaped,
-                        Reason::InvalidOrigin,
-                        Cow::Borrowed(raw),
-                    );
-                }
+            let Some(parts) = hit.or_else(|| origin::parse(raw).ok()) else {
+                return self.reject_unparsed(preflight_shaped, raw);
             };
             if is_same_origin(&parts, request) {
                 return self.not_cors(preflight_shaped);
@@ -263,6 +248,22 @@ impl Policy {
         Decision {
             fault,
             ..self.decision(verdict, plan, b"")
+        }
+    }
+
+    /// The rejection of an `Origin` value that does not parse: several origins in one line
+    /// (proxies such as Envoy join repeated lines), or an invalid one. No origin has a comma,
+    /// so only such a value is searched for one.
+    #[cold]
+    fn reject_unparsed<'r>(&self, preflight_shaped: bool, raw: &'r [u8]) -> Decision<'r> {
+        if raw.contains(&b',') {
+            self.reject(
+                preflight_shaped,
+                Reason::MultipleOrigins,
+                Cow::Borrowed(b""),
+            )
+        } else {
+            self.reject(preflight_shaped, Reason::InvalidOrigin, Cow::Borrowed(raw))
         }
     }
 

@@ -468,6 +468,17 @@ mod tests {
             parsers_agree(&text)?;
         }
 
+        /// The evaluation looks for a comma (several origins in one line) only in a value
+        /// that does not parse.
+        #[test]
+        fn no_origin_with_a_comma_parses(
+            before in "([a-zA-Z]{1,5}://)?[a-zA-Z0-9._~\\[\\]:-]{0,20}",
+            after in "[a-zA-Z0-9._~\\[\\]: /-]{0,20}",
+        ) {
+            let text = format!("{before},{after}");
+            proptest::prop_assert!(parse(text.as_bytes()).is_err(), "{text:?} parsed");
+        }
+
         #[test]
         fn the_one_pass_parser_agrees_with_the_full_one(
             text in "[a-zA-Z1+][a-zA-Z0-9+.-]{0,4}(:|://|:/)?[a-zA-Z0-9._:\\[\\]/@*?#-]{0,16}"
