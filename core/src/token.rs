@@ -52,9 +52,7 @@ pub(crate) fn range_run(bytes: &[u8], start: usize, ranges: [(u8, u8); 3]) -> us
         other.trailing_zeros() as usize / 8
     };
     let mut at = start;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
+    while let Some(word) = block::<8>(bytes, at) {
         let wanted = run(u64::from_le_bytes(word));
         if wanted < 8 {
             return at - start + wanted;
@@ -68,11 +66,10 @@ pub(crate) fn range_run(bytes: &[u8], start: usize, ranges: [(u8, u8); 3]) -> us
     let word = match bytes.len().checked_sub(8) {
         // The slice's last eight bytes, shifted so that the `left` unread ones come first and
         // zeros (in no range) follow.
-        Some(last) => {
-            let mut word = [0; 8];
-            word.copy_from_slice(&bytes[last..]);
-            u64::from_le_bytes(word) >> (8 * (8 - left))
-        }
+        Some(last) => match block::<8>(bytes, last) {
+            Some(word) => u64::from_le_bytes(word) >> (8 * (8 - left)),
+            None => 0,
+        },
         None => {
             let mut word = [0; 8];
             word[..left].copy_from_slice(&bytes[at..]);
@@ -179,37 +176,34 @@ pub(crate) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    // Out of range reads as zero in both: never the case below.
-    let word = |bytes: &[u8], at: usize| {
-        let mut word = [0; 8];
-        if let Some(chunk) = bytes.get(at..at + 8) {
-            word.copy_from_slice(chunk);
-        }
-        u64::from_le_bytes(word)
-    };
-    let half = |bytes: &[u8], at: usize| {
-        let mut word = [0; 4];
-        if let Some(chunk) = bytes.get(at..at + 4) {
-            word.copy_from_slice(chunk);
-        }
-        u32::from_le_bytes(word)
+    // Both slices have `n` bytes: every block read below is there in both.
+    let same = |at: usize, width: usize| match width {
+        4 => block::<4>(a, at) == block::<4>(b, at),
+        _ => block::<8>(a, at) == block::<8>(b, at),
     };
     match n {
         0..4 => a.iter().zip(b).all(|(x, y)| x == y),
         // The first and the last four bytes (overlapping when fewer than eight).
-        4..8 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        4..8 => same(0, 4) && same(n - 4, 4),
         _ => {
             // The words at 0, 8, ..., then the last eight bytes (overlapping the one before).
             let mut at = 0;
             while at + 8 < n {
-                if word(a, at) != word(b, at) {
+                if !same(at, 8) {
                     return false;
                 }
                 at += 8;
             }
-            word(a, n - 8) == word(b, n - 8)
+            same(n - 8, 8)
         }
     }
+}
+
+/// The `N` bytes of `bytes` at `at`, if it has them: a block the word-at-a-time scans and
+/// comparisons read as one integer.
+#[inline(always)]
+fn block<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
+    bytes.get(at..at + N)?.try_into().ok()
 }
 
 /// Whether `name` starts with `prefix`, ignoring ASCII case (`prefix` must be lowercase).

@@ -123,8 +123,8 @@ impl AnswerHeaders {
 /// rather than hashed and looked up. Anything else, or a map whose lines are not where the
 /// answer had them, goes through `headers`.
 pub(crate) struct CopiedAnswer<'a> {
-    pub(crate) headers: HttpHeaders<'a>,
-    pub(crate) origin_line: Option<usize>,
+    headers: HttpHeaders<'a>,
+    origin_line: Option<usize>,
 }
 
 impl<'a> CopiedAnswer<'a> {
