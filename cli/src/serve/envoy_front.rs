@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use tokio::signal::unix::{SignalKind, signal};
+
 use polycors_envoy_runner::{
     Bootstrap, Cluster, Envoy, EnvoyError, HttpFilter, Listener, Options, Route,
 };
@@ -25,6 +27,16 @@ pub fn serve(
     announce: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
     let runtime = runtime()?;
+    // The handlers are in place before anything is announced: a SIGTERM sent as soon as the
+    // address is printed must stop Envoy and exit cleanly, not kill this process outright.
+    let (mut terminate, mut interrupt) = {
+        let _context = runtime.enter();
+        let stream = |kind| signal(kind).map_err(|e| format!("cannot handle signals: {e}"));
+        (
+            stream(SignalKind::terminate())?,
+            stream(SignalKind::interrupt())?,
+        )
+    };
     let upstream = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|e| format!("cannot start the upstream: {e}"))?;
     let upstream_address = upstream.local_addr().map_err(|e| e.to_string())?;
@@ -89,13 +101,10 @@ pub fn serve(
     let log_path = envoy.log_path();
     std::thread::spawn(move || follow(&log_path, logger));
     runtime.block_on(async {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .map_err(|e| e.to_string())?;
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => return Ok(()),
+                _ = interrupt.recv() => return Ok(()),
                 _ = terminate.recv() => return Ok(()),
                 _ = tick.tick() => {
                     if let Some(status) = envoy.exited() {
