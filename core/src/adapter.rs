@@ -158,7 +158,8 @@ impl HeaderField {
 
 /// Defines, in an adapter over an `http`-style `header` module (`http::header`,
 /// `actix_web::http::header`, imported as `header`): `header_name(HeaderField)` and
-/// `static_value(StaticValue)`, constants built at compile time so that nothing is parsed or
+/// `static_value(StaticValue)` and `request_header_name(RequestHeader)`, constants built at
+/// compile time so that nothing is parsed or
 /// validated per response; `fixed_values(&Policy)`, the policy's values built once; and
 /// `header_value(FieldValue, &FixedValues, origin)`, the typed value of what the core writes.
 #[macro_export]
@@ -218,6 +219,26 @@ macro_rules! header_conversions {
                 F::CorsReason => const { $header::HeaderName::from_static(n::CORS_REASON) },
                 F::Vary => $header::VARY,
                 F::ContentType => $header::CONTENT_TYPE,
+            }
+        }
+
+        /// The name of each request header the core reads ([`Policy::read_headers`]).
+        ///
+        /// [`Policy::read_headers`]: $crate::Policy::read_headers
+        fn request_header_name(header: $crate::RequestHeader) -> $header::HeaderName {
+            use $crate::RequestHeader as R;
+            match header {
+                R::Origin => $header::ORIGIN,
+                R::Host => $header::HOST,
+                R::AccessControlRequestMethod => $header::ACCESS_CONTROL_REQUEST_METHOD,
+                R::AccessControlRequestHeaders => $header::ACCESS_CONTROL_REQUEST_HEADERS,
+                R::AccessControlRequestPrivateNetwork => {
+                    const { $header::HeaderName::from_static(R::AccessControlRequestPrivateNetwork.name()) }
+                }
+                R::SecFetchSite => const { $header::HeaderName::from_static(R::SecFetchSite.name()) },
+                R::Forwarded => $header::FORWARDED,
+                R::XForwardedHost => const { $header::HeaderName::from_static(R::XForwardedHost.name()) },
+                R::XForwardedProto => const { $header::HeaderName::from_static(R::XForwardedProto.name()) },
             }
         }
 

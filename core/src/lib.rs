@@ -72,5 +72,5 @@ pub use decision::{Decision, Reason, Verdict};
 pub use error::{InvalidConfig, Warning};
 pub use origin_predicate::OriginRef;
 pub use policy::Policy;
-pub use request::RequestView;
+pub use request::{OriginHeader, RequestHeader, RequestView};
 pub use rules::{RouteInfo, Scope, ScopedPolicies};

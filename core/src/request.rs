@@ -1,5 +1,6 @@
 //! What the policy needs to know about a request, borrowed from the host as bytes.
 
+use crate::policy::Policy;
 use crate::token::{eq_lowercase, trim_ows};
 
 /// The `Origin` header lines of a request.
@@ -12,6 +13,47 @@ pub enum OriginHeader<'a> {
     One(&'a [u8]),
     /// More than one `Origin` header (an invalid CORS request).
     Many,
+}
+
+/// A request header the policy may read, named for hosts whose header maps look lines up by
+/// name ([`Policy::read_headers`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestHeader {
+    /// `origin`
+    Origin,
+    /// `host`: the request's authority, when the URI has none.
+    Host,
+    /// `access-control-request-method`
+    AccessControlRequestMethod,
+    /// `access-control-request-headers`
+    AccessControlRequestHeaders,
+    /// `access-control-request-private-network`
+    AccessControlRequestPrivateNetwork,
+    /// `sec-fetch-site`: read only with `Origin: null`.
+    SecFetchSite,
+    /// `forwarded`: read only when forwarding headers are trusted.
+    Forwarded,
+    /// `x-forwarded-host`: read only when forwarding headers are trusted.
+    XForwardedHost,
+    /// `x-forwarded-proto`: read only when forwarding headers are trusted.
+    XForwardedProto,
+}
+
+impl RequestHeader {
+    /// The header's lowercase name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Origin => "origin",
+            Self::Host => "host",
+            Self::AccessControlRequestMethod => "access-control-request-method",
+            Self::AccessControlRequestHeaders => "access-control-request-headers",
+            Self::AccessControlRequestPrivateNetwork => "access-control-request-private-network",
+            Self::SecFetchSite => "sec-fetch-site",
+            Self::Forwarded => "forwarded",
+            Self::XForwardedHost => "x-forwarded-host",
+            Self::XForwardedProto => "x-forwarded-proto",
+        }
+    }
 }
 
 /// The lines of a header that may be sent several times (joined with commas when read).
@@ -58,11 +100,90 @@ impl<'a> Lines<'a> {
     }
 }
 
+impl Policy {
+    /// Reads into `view` the request headers this policy needs for the request, by name, from
+    /// a host whose header map looks lines up (a hash map, as in `http` and actix-web):
+    /// `lines(header)` returns the lines of `header`, in order. This costs a lookup per header
+    /// the request needs rather than a visit per line ([`RequestView::add_header`]): `Origin`;
+    /// `Host` when there is a cross-origin candidate and no authority; a preflight-shaped
+    /// request's `Access-Control-Request-*` headers (`-Private-Network` when the policy
+    /// allows private network access); `Sec-Fetch-Site` with `Origin: null`; the forwarding
+    /// headers when trusted. So call it after [`RequestView::set_authority`] and
+    /// [`RequestView::trust_forwarded_headers`]. This policy then decides the view as it
+    /// decides the one `add_header` builds from every line.
+    ///
+    /// ```
+    /// use polycors::{OriginHeader, Policy, RequestView, Verdict};
+    /// let policy = Policy::from_yaml("allow_origins: [https://app.example.com]").expect("valid");
+    /// let lines = [("origin", "https://app.example.com"), ("accept", "*/*")];
+    /// let mut view = RequestView::new(b"GET");
+    /// view.set_authority(b"api.example.com");
+    /// policy.read_headers(&mut view, |header| {
+    ///     lines
+    ///         .iter()
+    ///         .filter(move |(name, _)| *name == header.name())
+    ///         .map(|(_, value)| value.as_bytes())
+    /// });
+    /// assert_eq!(view.origin(), OriginHeader::One(b"https://app.example.com"));
+    /// assert_eq!(policy.evaluate(&view).verdict(), Verdict::Actual);
+    /// ```
+    #[inline]
+    pub fn read_headers<'a, I>(
+        &self,
+        view: &mut RequestView<'a>,
+        mut lines: impl FnMut(RequestHeader) -> I,
+    ) where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        for line in lines(RequestHeader::Origin) {
+            view.add_origin(line);
+        }
+        // The authority is compared with a single, non-`null` origin only (§2.2).
+        let candidate = matches!(view.origin, OriginHeader::One(origin) if origin != b"null");
+        if candidate
+            && view.authority.is_none()
+            && let Some(host) = lines(RequestHeader::Host).into_iter().next()
+        {
+            view.set_authority(host);
+        }
+        if view.method == b"OPTIONS" {
+            for line in lines(RequestHeader::AccessControlRequestMethod) {
+                view.add_request_method(line);
+            }
+            // Only a preflight's checks read the others.
+            if view.is_preflight_shaped() {
+                for line in lines(RequestHeader::AccessControlRequestHeaders) {
+                    view.add_request_headers(line);
+                }
+                if self.inner.private_network {
+                    for line in lines(RequestHeader::AccessControlRequestPrivateNetwork) {
+                        view.add_private_network(line);
+                    }
+                }
+            }
+        }
+        // Only a `null` origin is checked for being a same-origin request's (§2.2).
+        if view.origin == OriginHeader::One(b"null") {
+            for line in lines(RequestHeader::SecFetchSite) {
+                view.fetch_site.push(line);
+            }
+        }
+        if view.forwarded.trusted && candidate {
+            let mut first = |header| lines(header).into_iter().next();
+            view.forwarded.forwarded = first(RequestHeader::Forwarded);
+            view.forwarded.host = first(RequestHeader::XForwardedHost);
+            view.forwarded.proto = first(RequestHeader::XForwardedProto);
+        }
+    }
+}
+
 /// A view of a request: its method, authority and the CORS request headers, as bytes.
 ///
-/// Adapters fill it from their own header types without converting: either header by header
-/// with [`RequestView::add_header`], or with the targeted setters. Header values may be any
-/// bytes (non-UTF-8 included); invalid values make the request an invalid CORS request.
+/// Adapters fill it from their own header types without converting: from every line with
+/// [`RequestView::add_header`] (hosts that hand over a list of lines), by name with
+/// [`Policy::read_headers`] (hosts whose header maps look names up), or with the
+/// targeted setters. Header values may be any bytes (non-UTF-8 included); invalid values make
+/// the request an invalid CORS request.
 ///
 /// ```
 /// use polycors::RequestView;

@@ -4,20 +4,23 @@ use std::borrow::Cow;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Uri};
-use polycors::RequestView;
 use polycors::adapter::{FieldValue, FixedValues, HeaderField, ResponseHeaders};
+use polycors::{Policy, RequestHeader, RequestView};
 
 polycors::header_conversions!(header);
 
-/// Builds the core's view of an `http` request. `scheme` overrides the URI's scheme;
-/// `trust_forwarded` takes `Forwarded` / `X-Forwarded-*` as the client's view of the request.
+/// Builds the core's view of an `http` request for `policy` (it holds the request headers
+/// that policy reads). `scheme` overrides the URI's scheme; `trust_forwarded` takes
+/// `Forwarded` / `X-Forwarded-*` as the client's view of the request.
 pub fn request_view<'a, B>(
+    policy: &Policy,
     request: &'a Request<B>,
     scheme: Option<&'a str>,
     trust_forwarded: bool,
 ) -> RequestView<'a> {
     let mut view = RequestView::new(request.method().as_str().as_bytes());
     fill_view(
+        policy,
         &mut view,
         request.uri(),
         request.headers(),
@@ -27,10 +30,11 @@ pub fn request_view<'a, B>(
     view
 }
 
-/// Records a request's headers, authority and scheme on `view` (made with the request's
-/// method); returns the request's first `Origin` value (found on the same pass). The view is
-/// filled in place: it is large, and returning it would copy it.
+/// Records a request's authority, scheme and the headers `policy` reads on `view` (made with
+/// the request's method), looked up by name; returns the request's first `Origin` value. The
+/// view is filled in place: it is large, and returning it would copy it.
 pub(crate) fn fill_view<'a>(
+    policy: &Policy,
     view: &mut RequestView<'a>,
     uri: &'a Uri,
     headers: &'a HeaderMap,
@@ -40,20 +44,21 @@ pub(crate) fn fill_view<'a>(
     if trust_forwarded {
         view.trust_forwarded_headers();
     }
-    let mut origin = None;
-    // The core picks the headers it reads (Origin, Access-Control-Request-*, Host).
-    for (name, value) in headers {
-        if name == header::ORIGIN {
-            origin.get_or_insert(value);
-        }
-        view.add_header(name.as_str().as_bytes(), value.as_bytes());
-    }
     if let Some(authority) = uri.authority() {
         view.set_authority(authority.as_str().as_bytes());
     }
     if let Some(scheme) = scheme.or(uri.scheme_str()) {
         view.set_scheme(scheme.as_bytes());
     }
+    let mut origin = None;
+    // The core asks for the headers it reads: a lookup each, whatever the request's size.
+    policy.read_headers(view, |wanted| {
+        let lines = headers.get_all(request_header_name(wanted));
+        if wanted == RequestHeader::Origin {
+            origin = lines.iter().next();
+        }
+        lines.into_iter().map(HeaderValue::as_bytes)
+    });
     origin
 }
 

@@ -283,6 +283,7 @@ where
         let Some(predicate) = &shared.origin_predicate else {
             let mut view = RequestView::new(request.method().as_str().as_bytes());
             let origin = fill_view(
+                &shared.policy,
                 &mut view,
                 request.uri(),
                 request.headers(),
@@ -357,6 +358,7 @@ impl Shared {
     ) -> (Decision<'a>, Option<&'a HeaderValue>) {
         let mut view = RequestView::new(parts.method.as_str().as_bytes());
         let origin = fill_view(
+            &self.policy,
             &mut view,
             &parts.uri,
             &parts.headers,

@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+use std::ops::Range;
+use std::sync::OnceLock;
+
 use polycors::Policy;
 
 /// The exact origins of the small policy.
@@ -18,6 +21,65 @@ pub const EXPOSE: &str = "x-request-id";
 pub const MAX_AGE: u64 = 600;
 /// The request's own authority (never the Origin's: these are cross-origin requests).
 pub const HOST: &str = "api.example.com";
+
+/// The other headers a browser sends with a cross-origin `fetch` (Chromium's, trimmed): every
+/// request the adapters' benchmarks build carries them, as a server receives it, so that a
+/// layer whose cost grows with the request's header count shows it.
+pub const BROWSER_HEADERS: [(&str, &str); 10] = [
+    (
+        "user-agent",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    ),
+    ("accept", "*/*"),
+    ("accept-language", "en-US,en;q=0.9"),
+    ("accept-encoding", "gzip, deflate, br, zstd"),
+    ("referer", "https://admin.example.com/"),
+    ("sec-fetch-mode", "cors"),
+    ("sec-fetch-site", "cross-site"),
+    ("sec-fetch-dest", "empty"),
+    ("sec-ch-ua-platform", "\"Linux\""),
+    ("connection", "keep-alive"),
+];
+
+/// The header lines of `case`'s request, in order: `host`, `origin`, the preflight's and the
+/// [`BROWSER_HEADERS`].
+pub fn request_headers(case: &Case) -> impl Iterator<Item = (&'static str, &'static str)> {
+    let preflight = case.preflight.map(|(method, headers)| {
+        [
+            ("access-control-request-method", method),
+            ("access-control-request-headers", headers),
+        ]
+    });
+    [("host", HOST)]
+        .into_iter()
+        .chain(case.origin.map(|origin| ("origin", origin)))
+        .chain(preflight.into_iter().flatten())
+        .chain(BROWSER_HEADERS)
+}
+
+/// The bytes a server has read for `case`'s requests, made once: each of their header values
+/// ([`request_headers`], in order) is a range of them, shared rather than copied (cloning one
+/// counts a reference), as a server's values are slices of what it read.
+pub fn received(case: &Case) -> &'static (bytes::Bytes, [Range<usize>; 16]) {
+    static RECEIVED: OnceLock<Vec<(bytes::Bytes, [Range<usize>; 16])>> = OnceLock::new();
+    let received = RECEIVED.get_or_init(|| {
+        CASES
+            .iter()
+            .map(|case| {
+                let mut buffer = Vec::with_capacity(512);
+                let mut ranges: [Range<usize>; 16] = Default::default();
+                for ((_, value), range) in request_headers(case).zip(&mut ranges) {
+                    let start = buffer.len();
+                    buffer.extend_from_slice(value.as_bytes());
+                    *range = start..buffer.len();
+                }
+                (bytes::Bytes::from(buffer), ranges)
+            })
+            .collect()
+    });
+    let at = CASES.iter().position(|c| c.name == case.name);
+    &received[at.expect("one of CASES")]
+}
 
 /// A case: what the request carries.
 #[derive(Debug, Clone, Copy)]
