@@ -103,23 +103,17 @@ pub fn instructions() -> Result<(), String> {
     // The core's own: evaluate and write to a byte sink, as its criterion benchmark times.
     let core = bench_binary("polycors", "evaluate")?;
     for case in CASES {
-        let count = |requests: usize| collected(&core, &format!("{case} polycors {requests}"));
-        let (zero, many) = (count(0)?, count(COUNTED_REQUESTS)?);
-        let per_request = many.saturating_sub(zero) as f64 / COUNTED_REQUESTS as f64;
-        out.push_str(&format!("instructions core {case} {per_request:.0}\n"));
+        let instructions = per_request(&core, &format!("{case} polycors"), &[])?[0];
+        out.push_str(&format!("instructions core {case} {instructions:.0}\n"));
     }
     for framework in FRAMEWORKS {
         let binary = bench_binary(&format!("polycors-{framework}"), "overhead")?;
         for case in CASES {
-            let mut per_request = [0.0; 3];
-            for (slot, implementation) in per_request.iter_mut().zip(["none", "peer", "polycors"]) {
-                let count = |requests: usize| {
-                    collected(&binary, &format!("{case} {implementation} {requests}"))
-                };
-                let (zero, many) = (count(0)?, count(COUNTED_REQUESTS)?);
-                *slot = many.saturating_sub(zero) as f64 / COUNTED_REQUESTS as f64;
+            let mut stacks = [0.0; 3];
+            for (slot, implementation) in stacks.iter_mut().zip(["none", "peer", "polycors"]) {
+                *slot = per_request(&binary, &format!("{case} {implementation}"), &[])?[0];
             }
-            let [none, peer, polycors] = per_request;
+            let [none, peer, polycors] = stacks;
             let (peer, polycors) = (peer - none, polycors - none);
             out.push_str(&format!(
                 "instructions {framework} {case} none {none:.0}\n\
@@ -132,6 +126,55 @@ pub fn instructions() -> Result<(), String> {
     }
     print!("{out}");
     Ok(())
+}
+
+/// The events callgrind's simulation counts that `cache` prints, by their callgrind names:
+/// instructions, L1 instruction-cache misses, conditional and indirect branch mispredicts.
+const SIMULATED: [(&str, &str); 4] = [
+    ("Ir", "instructions"),
+    ("I1mr", "l1i-misses"),
+    ("Bcm", "conditional-mispredicts"),
+    ("Bim", "indirect-mispredicts"),
+];
+
+/// `cargo xtask bench --cache`: each middleware stack under callgrind's cache and branch
+/// simulation (the host's cache geometry), per request over no layer. A model (no prefetch,
+/// no micro-op cache, a branch target buffer without history), but deterministic: where a
+/// stack's code outgrows the instruction cache, its L1i misses show it.
+pub fn cache() -> Result<(), String> {
+    crate::deps::debian(&[("valgrind", "/usr/bin/valgrind")], "cache simulation")?;
+    let events = SIMULATED.map(|(event, _)| event);
+    let mut out = String::new();
+    for framework in FRAMEWORKS {
+        let binary = bench_binary(&format!("polycors-{framework}"), "overhead")?;
+        for case in CASES {
+            let none = per_request(&binary, &format!("{case} none"), &events)?;
+            for implementation in ["peer", "polycors"] {
+                let counts = per_request(&binary, &format!("{case} {implementation}"), &events)?;
+                for (((_, label), count), base) in SIMULATED.iter().zip(counts).zip(&none) {
+                    out.push_str(&format!(
+                        "cache {framework} {case} {implementation} {label} {:.1}\n",
+                        count - base
+                    ));
+                }
+            }
+        }
+    }
+    print!("{out}");
+    Ok(())
+}
+
+/// One request's counts of `events` (callgrind's names, in order; with none, its instruction
+/// count without the simulation): a run of `binary` sending `COUNTED_REQUESTS` requests of
+/// `spec` (`<case> <implementation>`) less a run sending none.
+fn per_request(binary: &Path, spec: &str, events: &[&str]) -> Result<Vec<f64>, String> {
+    let zero = collected(binary, &format!("{spec} 0"), events)?;
+    let many = collected(binary, &format!("{spec} {COUNTED_REQUESTS}"), events)?;
+    Ok(many
+        .iter()
+        .zip(zero)
+        .map(|(many, zero)| many.saturating_sub(zero) as f64 / COUNTED_REQUESTS as f64)
+        .collect())
 }
 
 /// Builds a benchmark and returns its executable (cargo names it on its standard error).
@@ -156,10 +199,15 @@ fn bench_binary(package: &str, bench: &str) -> Result<std::path::PathBuf, String
         .ok_or_else(|| format!("cargo did not name the {bench} executable:\n{stderr}"))
 }
 
-/// The instructions callgrind counts for one run of `binary` with `POLYCORS_COUNT=spec`.
-fn collected(binary: &Path, spec: &str) -> Result<u64, String> {
-    let output = std::process::Command::new("valgrind")
-        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+/// What callgrind counts for one run of `binary` with `POLYCORS_COUNT=spec`: `events` (its
+/// names, under its cache and branch simulation), or with none its instructions.
+fn collected(binary: &Path, spec: &str, events: &[&str]) -> Result<Vec<u64>, String> {
+    let mut command = std::process::Command::new("valgrind");
+    command.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"]);
+    if !events.is_empty() {
+        command.args(["--cache-sim=yes", "--branch-sim=yes"]);
+    }
+    let output = command
         .arg(binary)
         .env("POLYCORS_COUNT", spec)
         .output()
@@ -168,8 +216,28 @@ fn collected(binary: &Path, spec: &str) -> Result<u64, String> {
     if !output.status.success() {
         return Err(format!("callgrind run `{spec}` failed:\n{stderr}"));
     }
-    stderr
-        .lines()
-        .find_map(|line| line.split("Collected : ").nth(1)?.trim().parse().ok())
-        .ok_or_else(|| format!("no instruction count from callgrind for `{spec}`:\n{stderr}"))
+    // `Events : Ir Dr ...` names the numbers of `Collected : ...`.
+    let line = |label: &str| {
+        stderr
+            .lines()
+            .find_map(|line| Some(line.split(label).nth(1)?.split_whitespace()))
+    };
+    let (Some(names), Some(numbers)) = (line("Events    : "), line("Collected : ")) else {
+        return Err(format!("no counts from callgrind for `{spec}`:\n{stderr}"));
+    };
+    let counted: Vec<(&str, u64)> = names
+        .zip(numbers)
+        .map(|(name, number)| Ok((name, number.parse().map_err(|e| format!("{e}"))?)))
+        .collect::<Result<_, String>>()
+        .map_err(|e| format!("callgrind's counts for `{spec}`: {e}"))?;
+    let wanted: &[&str] = if events.is_empty() { &["Ir"] } else { events };
+    wanted
+        .iter()
+        .map(|event| {
+            counted
+                .iter()
+                .find_map(|(name, n)| (name == event).then_some(*n))
+                .ok_or_else(|| format!("callgrind counted no {event} for `{spec}`:\n{stderr}"))
+        })
+        .collect()
 }

@@ -34,6 +34,9 @@ usage: cargo xtask <command> [args]
   bench --instructions
                  the core's and the same stacks' instructions per request under callgrind
                  (deterministic): `instructions core <case> <n>`, then the overheads
+  bench --cache  the same stacks under callgrind's cache and branch simulation: per request over no
+                 layer, `cache <framework> <case> <implementation> <event> <n>` for instructions,
+                 L1i misses and conditional and indirect branch mispredicts
   bench --envoy [--seconds N] [--rounds N] [--concurrent]
                  the CORS cost inside a real Envoy: bare, native cors filter, no-op plugin, polycors
   bench --envoy --instructions
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         "serve" => serve(rest),
         "bench" if rest.first().is_some_and(|a| a == "--envoy") => envoy_bench::run(&rest[1..]),
         "bench" if rest.first().is_some_and(|a| a == "--instructions") => bench::instructions(),
+        "bench" if rest.first().is_some_and(|a| a == "--cache") => bench::cache(),
         "bench" => bench::run(rest),
         "dist" => artifacts::dist(),
         "e2e" => e2e(),
