@@ -315,31 +315,40 @@ impl<'a> RequestView<'a> {
         // Dispatch on the length first: one comparison per header, not eight; most hosts
         // hand names over lowercase, which compare byte for byte.
         let is = |known: &[u8]| eq_lowercase(name, known);
+        let named = |header: RequestHeader| is(header.name().as_bytes());
         match name.len() {
-            6 if is(b"origin") => self.add_origin(value),
-            29 if is(b"access-control-request-method") => self.add_request_method(value),
-            30 if is(b"access-control-request-headers") => self.add_request_headers(value),
-            38 if is(b"access-control-request-private-network") => self.add_private_network(value),
+            6 if named(RequestHeader::Origin) => self.add_origin(value),
+            29 if named(RequestHeader::AccessControlRequestMethod) => {
+                self.add_request_method(value)
+            }
+            30 if named(RequestHeader::AccessControlRequestHeaders) => {
+                self.add_request_headers(value)
+            }
+            38 if named(RequestHeader::AccessControlRequestPrivateNetwork) => {
+                self.add_private_network(value)
+            }
             10 if is(b":authority") => self.set_authority(value),
-            4 if is(b"host") && self.authority.is_none() => self.set_authority(value),
+            4 if named(RequestHeader::Host) && self.authority.is_none() => {
+                self.set_authority(value)
+            }
             7 if is(b":scheme") => self.set_scheme(value),
             7 if is(b":method") => {
                 self.method = value;
                 self
             }
-            14 if is(b"sec-fetch-site") => {
+            14 if named(RequestHeader::SecFetchSite) => {
                 self.fetch_site.push(value);
                 self
             }
-            9 if is(b"forwarded") => {
+            9 if named(RequestHeader::Forwarded) => {
                 self.forwarded.forwarded.get_or_insert(value);
                 self
             }
-            16 if is(b"x-forwarded-host") => {
+            16 if named(RequestHeader::XForwardedHost) => {
                 self.forwarded.host.get_or_insert(value);
                 self
             }
-            17 if is(b"x-forwarded-proto") => {
+            17 if named(RequestHeader::XForwardedProto) => {
                 self.forwarded.proto.get_or_insert(value);
                 self
             }

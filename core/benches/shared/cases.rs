@@ -57,10 +57,19 @@ pub fn request_headers(case: &Case) -> impl Iterator<Item = (&'static str, &'sta
         .chain(BROWSER_HEADERS)
 }
 
-/// The bytes a server has read for `case`'s requests, made once: each of their header values
-/// ([`request_headers`], in order) is a range of them, shared rather than copied (cloning one
-/// counts a reference), as a server's values are slices of what it read.
-pub fn received(case: &Case) -> &'static (bytes::Bytes, [Range<usize>; 16]) {
+/// The header lines of `case`'s request as a server holds them ([`request_headers`], in
+/// order): each value a slice of one buffer, shared rather than copied (cloning one counts a
+/// reference), as a server's values are slices of what it read.
+pub fn received_headers(case: &Case) -> impl Iterator<Item = (&'static str, bytes::Bytes)> {
+    let (bytes, ranges) = received(case);
+    request_headers(case)
+        .zip(ranges)
+        .map(|((name, _), range)| (name, bytes.slice(range.clone())))
+}
+
+/// The bytes a server has read for `case`'s requests, made once, and where each header
+/// value is in them.
+fn received(case: &Case) -> &'static (bytes::Bytes, [Range<usize>; 16]) {
     static RECEIVED: OnceLock<Vec<(bytes::Bytes, [Range<usize>; 16])>> = OnceLock::new();
     let received = RECEIVED.get_or_init(|| {
         CASES
