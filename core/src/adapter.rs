@@ -157,9 +157,10 @@ impl HeaderField {
 }
 
 /// Defines, in an adapter over an `http`-style `header` module (`http::header`,
-/// `actix_web::http::header`, imported as `header`): `header_name(HeaderField)` and
+/// `actix_web::http::header`, imported as `header`): `header_name(HeaderField)`,
 /// `static_value(StaticValue)` and `request_header_name(RequestHeader)`, constants built at
-/// compile time so that nothing is parsed or validated per response; `fixed_values(&Policy)`, the policy's values built once; and
+/// compile time so that nothing is parsed or validated per request or response;
+/// `fixed_values(&Policy)`, the policy's values built once; and
 /// `header_value(FieldValue, &FixedValues, origin)`, the typed value of what the core writes.
 #[macro_export]
 macro_rules! header_conversions {
